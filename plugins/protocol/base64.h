@@ -1,0 +1,24 @@
+// Strict base64 (RFC 4648 standard alphabet) decoding into caller memory,
+// so a media payload lands in its output buffer with no copy in between.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace callstream {
+
+// Upper bound of the decoded size of @encoded.
+constexpr size_t base64_decoded_max(size_t encoded_size) {
+  return (encoded_size / 4 + 1) * 3;
+}
+
+// Decodes @encoded into @out (at least base64_decoded_max bytes). Returns the
+// decoded size, or nullopt when @encoded is not valid base64: a character
+// outside the alphabet, padding anywhere but at the end, or a length that is
+// not a multiple of 4 (unpadded input is accepted if its length mod 4 is 2
+// or 3). Whitespace is not accepted.
+std::optional<size_t> base64_decode_into(std::string_view encoded, uint8_t *out);
+
+}  // namespace callstream
