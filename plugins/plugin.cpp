@@ -1,1 +1,24 @@
-// placeholder
+/* The callstream plugin: every element, one GST_ELEMENT_REGISTER each. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "callstream-events.h"
+#include "chunkdumper/gstchunkdumper.h"
+#include "exotelsrc/gstexotelsrc.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  callstream_register_tags ();
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER (exotelsrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (chunkdumper, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, callstream,
+    "Telephony media streams (Exotel, Twilio) for voice-AI pipelines",
+    plugin_init, VERSION, "LGPL", GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

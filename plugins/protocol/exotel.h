@@ -44,17 +44,20 @@ struct Media {
 };
 
 struct Dtmf {
+  std::optional<int64_t> sequence_number;
   std::string stream_sid;
   std::string digit;
   std::optional<int64_t> duration_ms;
 };
 
 struct Mark {
+  std::optional<int64_t> sequence_number;
   std::string stream_sid;
   std::string name;
 };
 
 struct Stop {
+  std::optional<int64_t> sequence_number;
   std::string stream_sid;
   std::string call_sid;
   std::string account_sid;

@@ -1,0 +1,86 @@
+// Small helpers shared by the element tests.
+#pragma once
+
+#include <gst/gst.h>
+#include <glib/gstdio.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace test_support {
+
+// A fresh directory, removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir () : path_ (g_dir_make_tmp ("callstream-test-XXXXXX", nullptr)) {}
+  ~TempDir () { remove_tree (path_); }
+  TempDir (const TempDir &) = delete;
+  TempDir &operator= (const TempDir &) = delete;
+  const std::string &path () const { return path_; }
+  std::string operator/ (const std::string &name) const { return path_ + "/" + name; }
+
+  static void remove_tree (const std::string &path)
+  {
+    if (g_file_test (path.c_str (), G_FILE_TEST_IS_DIR)
+        && !g_file_test (path.c_str (), G_FILE_TEST_IS_SYMLINK)) {
+      if (GDir *dir = g_dir_open (path.c_str (), 0, nullptr)) {
+        while (const gchar *name = g_dir_read_name (dir))
+          remove_tree (path + "/" + name);
+        g_dir_close (dir);
+      }
+      g_rmdir (path.c_str ());
+    } else {
+      g_unlink (path.c_str ());
+    }
+  }
+
+ private:
+  std::string path_;
+};
+
+// Sorted names in @dir (hidden ones included).
+inline std::vector<std::string>
+list_dir (const std::string &dir)
+{
+  std::vector<std::string> names;
+  if (GDir *d = g_dir_open (dir.c_str (), 0, nullptr)) {
+    while (const gchar *name = g_dir_read_name (d))
+      names.emplace_back (name);
+    g_dir_close (d);
+  }
+  std::sort (names.begin (), names.end ());
+  return names;
+}
+
+// Every message of @type posted so far on @bus.
+inline std::vector<GstMessage *>
+pop_messages (GstBus *bus, GstMessageType type)
+{
+  std::vector<GstMessage *> messages;
+  while (GstMessage *m = gst_bus_pop_filtered (bus, type))
+    messages.push_back (m);
+  return messages;
+}
+
+inline void
+unref_messages (std::vector<GstMessage *> &messages)
+{
+  for (GstMessage *m : messages)
+    gst_message_unref (m);
+  messages.clear ();
+}
+
+inline std::string
+read_file (const std::string &path)
+{
+  gchar *contents = nullptr;
+  gsize length = 0;
+  if (!g_file_get_contents (path.c_str (), &contents, &length, nullptr))
+    return {};
+  std::string data (contents, length);
+  g_free (contents);
+  return data;
+}
+
+}  // namespace test_support
