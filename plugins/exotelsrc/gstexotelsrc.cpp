@@ -96,7 +96,7 @@ struct CallState {
   exotel::MediaFormat format;
   std::string call_id;
   guint64 samples = 0;
-  GstClockTime base = GST_CLOCK_TIME_NONE;  // running time of sample 0
+  GstClockTime base = GST_CLOCK_TIME_NONE;  // running time of sample 0 in this format
   std::optional<int64_t> last_sequence;
   bool discont = true;
 };
@@ -260,6 +260,12 @@ begin_call (GstExotelSrc * self, const exotel::Start & start)
     call.call_id = start.call_sid;
   else if (!start.stream_sid.empty ())
     call.call_id = start.stream_sid;
+  if (!first && format_changed && GST_CLOCK_TIME_IS_VALID (call.base)) {
+    // Time so far stays; samples (and offsets) count anew at the new rate.
+    call.base += gst_util_uint64_scale_int (call.samples, GST_SECOND,
+        call.format.sample_rate);
+    call.samples = 0;
+  }
   call.format = start.media_format;
   if (first)
     push_stream_start (self, call.call_id);

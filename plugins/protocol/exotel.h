@@ -78,8 +78,8 @@ using Message =
     std::variant<ParseError, Connected, Start, Media, Dtmf, Mark, Stop, Unknown>;
 
 // Accepts every variant in PROTOCOLS.md: numbers as JSON numbers or strings,
-// snake_case or camelCase ids, every documented encoding name, any positive
-// sample rate. Never throws.
+// snake_case or camelCase ids, every documented encoding name, any sample
+// rate from 1 to 384000 Hz. Never throws.
 Message parse_message(std::string_view text);
 
 // The encoding for a media_format.encoding value; nullopt if unsupported.

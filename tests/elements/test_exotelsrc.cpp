@@ -422,6 +422,7 @@ test_binary_before_start_assumes_default ()
   g_autoptr (GstBuffer) next = gst_harness_pull (f.h);
   g_assert_cmpuint (GST_BUFFER_PTS (next), ==, 100 * GST_MSECOND);
   g_assert_cmpuint (GST_BUFFER_DURATION (next), ==, 10 * GST_MSECOND);
+  g_assert_cmpuint (GST_BUFFER_OFFSET (next), ==, 0);  // samples count anew at 16 kHz
   g_autoptr (GstEvent) new_caps = gst_pad_get_sticky_event (f.h->sinkpad, GST_EVENT_CAPS, 0);
   gst_event_parse_caps (new_caps, &caps);
   gint rate = 0;
