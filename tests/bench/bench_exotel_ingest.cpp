@@ -70,12 +70,12 @@ bench (size_t audio_bytes, int count)
   GstElement *pipeline = gst_parse_launch (
       "exotelsrc name=src ! fakesink sync=false", nullptr);
   GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  // Live: the sink reaches PLAYING with the first buffer, so no get_state here.
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  gst_element_get_state (pipeline, nullptr, nullptr, GST_CLOCK_TIME_NONE);
   std::vector<GBytes *> frames;
-  frames.push_back (g_bytes_new_static (
-          "{\"event\":\"start\",\"start\":{\"call_sid\":\"CAbench\","
-          "\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":8000}}}", 86));
+  static const char start[] = "{\"event\":\"start\",\"start\":{\"call_sid\":"
+      "\"CAbench\",\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":8000}}}";
+  frames.push_back (g_bytes_new_static (start, sizeof start - 1));
   for (const std::string &m : messages)
     frames.push_back (g_bytes_new (m.data (), m.size ()));
   GstFlowReturn ret;
@@ -84,6 +84,10 @@ bench (size_t audio_bytes, int count)
   for (size_t i = 1; i < frames.size (); i++)
     g_signal_emit_by_name (src, "push-message", SOUP_WEBSOCKET_DATA_TEXT, frames[i], &ret);
   report ("exotelsrc push-message ! fakesink", audio_bytes, count, cpu_seconds () - t0);
+  guint64 pushed = 0;
+  g_object_get (src, "frames", &pushed, nullptr);
+  if (pushed != static_cast<guint64> (count))
+    g_printerr ("only %" G_GUINT64_FORMAT " of %d frames pushed\n", pushed, count);
   for (GBytes *b : frames)
     g_bytes_unref (b);
   gst_element_set_state (pipeline, GST_STATE_NULL);
