@@ -11,6 +11,9 @@
 #include "callstream-events.h"
 #include "test_support.h"
 
+using test_support::base64_of;
+using test_support::buffer_bytes;
+using test_support::pattern_bytes;
 using test_support::pop_messages;
 using test_support::TempDir;
 using test_support::unref_messages;
@@ -76,32 +79,11 @@ start_message (const std::string &encoding = "raw", const std::string &rate = "\
 }
 
 std::string
-pcm_bytes (size_t size, int seed)
-{
-  std::string data (size, '\0');
-  for (size_t i = 0; i < size; i++)
-    data[i] = static_cast<char> ((i * 7 + seed) & 0xff);
-  return data;
-}
-
-std::string
 media_message (int sequence, const std::string &audio)
 {
-  g_autofree gchar *b64 = g_base64_encode (
-      reinterpret_cast<const guchar *> (audio.data ()), audio.size ());
   return "{\"event\":\"media\",\"sequence_number\":" + std::to_string (sequence)
       + ",\"stream_sid\":\"MZ1\",\"media\":{\"chunk\":\"" + std::to_string (sequence)
-      + "\",\"timestamp\":\"0\",\"payload\":\"" + b64 + "\"}}";
-}
-
-std::string
-buffer_bytes (GstBuffer *buffer)
-{
-  GstMapInfo map;
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  std::string data (reinterpret_cast<const char *> (map.data), map.size);
-  gst_buffer_unmap (buffer, &map);
-  return data;
+      + "\",\"timestamp\":\"0\",\"payload\":\"" + base64_of (audio) + "\"}}";
 }
 
 // The next event that is not one of the sticky start-up events we skip.
@@ -206,7 +188,7 @@ test_media_bytes_and_timestamps ()
   Fixture f;
   f.text (start_message ("raw", "16000"));
   // 100 ms, 20 ms and 100 ms at 16 kHz PCM16.
-  const std::string chunks[] = { pcm_bytes (3200, 1), pcm_bytes (640, 2), pcm_bytes (3200, 3) };
+  const std::string chunks[] = { pattern_bytes (3200, 1), pattern_bytes (640, 2), pattern_bytes (3200, 3) };
   int sequence = 2;
   for (const std::string &chunk : chunks)
     g_assert_cmpint (f.text (media_message (sequence++, chunk)), ==, GST_FLOW_OK);
@@ -233,8 +215,8 @@ test_mulaw_timestamps_count_bytes ()
 {
   Fixture f;
   f.text (start_message ("audio/x-mulaw", "8000"));
-  f.text (media_message (2, pcm_bytes (160, 0)));
-  f.text (media_message (3, pcm_bytes (801, 0)));  // odd is fine for u-law
+  f.text (media_message (2, pattern_bytes (160, 0)));
+  f.text (media_message (3, pattern_bytes (801, 0)));  // odd is fine for u-law
   g_autoptr (GstBuffer) first = gst_harness_pull (f.h);
   g_autoptr (GstBuffer) second = gst_harness_pull (f.h);
   g_assert_cmpuint (GST_BUFFER_DURATION (first), ==, 20 * GST_MSECOND);
@@ -249,12 +231,12 @@ test_sequence_gap_sets_discont ()
 {
   Fixture f;
   f.text (start_message ());
-  f.text (media_message (2, pcm_bytes (320, 0)));
-  f.text (media_message (3, pcm_bytes (320, 0)));
-  f.text (media_message (6, pcm_bytes (320, 0)));   // 4 and 5 lost
-  f.text (media_message (7, pcm_bytes (320, 0)));
-  f.text (media_message (7, pcm_bytes (320, 0)));   // repeated: not a gap
-  f.text (media_message (9, pcm_bytes (320, 0)));   // 8 lost
+  f.text (media_message (2, pattern_bytes (320, 0)));
+  f.text (media_message (3, pattern_bytes (320, 0)));
+  f.text (media_message (6, pattern_bytes (320, 0)));   // 4 and 5 lost
+  f.text (media_message (7, pattern_bytes (320, 0)));
+  f.text (media_message (7, pattern_bytes (320, 0)));   // repeated: not a gap
+  f.text (media_message (9, pattern_bytes (320, 0)));   // 8 lost
   const bool discont[] = { true, false, true, false, false, true };
   for (bool want : discont) {
     g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
@@ -270,10 +252,10 @@ test_other_events_keep_sequence ()
   // dtmf and mark carry sequence numbers too: media after them is no gap.
   Fixture f;
   f.text (start_message ());
-  f.text (media_message (2, pcm_bytes (320, 0)));
+  f.text (media_message (2, pattern_bytes (320, 0)));
   f.text ("{\"event\":\"dtmf\",\"sequence_number\":\"3\",\"dtmf\":{\"digit\":\"1\"}}");
   f.text ("{\"event\":\"mark\",\"sequence_number\":4,\"mark\":{\"name\":\"m\"}}");
-  f.text (media_message (5, pcm_bytes (320, 0)));
+  f.text (media_message (5, pattern_bytes (320, 0)));
   g_assert_cmpuint (f.stat ("gaps"), ==, 0);
 }
 
@@ -281,17 +263,17 @@ static void
 test_malformed_messages_warn_and_call_goes_on ()
 {
   Fixture f;
-  f.text (media_message (1, pcm_bytes (320, 0)));        // media before start
+  f.text (media_message (1, pattern_bytes (320, 0)));        // media before start
   f.text (start_message ());
   f.text ("{\"event\":\"media\", this is not JSON");       // bad JSON
   f.text ("{\"event\":\"media\",\"media\":{\"payload\":\"@@@=\"}}");  // bad base64
-  f.text (media_message (3, pcm_bytes (321, 0)));        // odd PCM16 byte count
+  f.text (media_message (3, pattern_bytes (321, 0)));        // odd PCM16 byte count
   f.text ("{\"event\":\"dtmf\",\"dtmf\":{\"digit\":\"x\"}}");  // not a DTMF digit
   g_assert_cmpuint (f.stat ("malformed"), ==, 5);
   g_assert_cmpuint (f.warnings (), ==, 5);
   g_assert_cmpuint (gst_harness_buffers_received (f.h), ==, 0);
 
-  const std::string good = pcm_bytes (320, 9);
+  const std::string good = pattern_bytes (320, 9);
   g_assert_cmpint (f.text (media_message (4, good)), ==, GST_FLOW_OK);
   g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
   g_assert_true (buffer_bytes (buffer) == good);
@@ -367,13 +349,13 @@ test_stop_is_eos ()
 {
   Fixture f;
   f.text (start_message ());
-  f.text (media_message (2, pcm_bytes (320, 0)));
+  f.text (media_message (2, pattern_bytes (320, 0)));
   g_assert_cmpint (f.text ("{\"event\":\"stop\",\"sequence_number\":\"3\",\"stop\":"
           "{\"call_sid\":\"CA1\",\"reason\":\"callended\"}}"), ==, GST_FLOW_EOS);
   g_autoptr (GstEvent) eos = pull_event_of_type (f.h, GST_EVENT_EOS);
   g_assert_nonnull (eos);
   // Nothing after the end of the call.
-  g_assert_cmpint (f.text (media_message (4, pcm_bytes (320, 0))), ==, GST_FLOW_EOS);
+  g_assert_cmpint (f.text (media_message (4, pattern_bytes (320, 0))), ==, GST_FLOW_EOS);
   g_assert_cmpuint (gst_harness_buffers_received (f.h), ==, 1);
 }
 
@@ -392,7 +374,7 @@ test_binary_frames_in_call_format ()
 {
   Fixture f;
   f.text (start_message ("audio/x-mulaw", "8000"));
-  const std::string audio = pcm_bytes (800, 4);
+  const std::string audio = pattern_bytes (800, 4);
   g_assert_cmpint (f.binary (audio), ==, GST_FLOW_OK);
   g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
   g_assert_true (buffer_bytes (buffer) == audio);
@@ -404,7 +386,7 @@ static void
 test_binary_before_start_assumes_default ()
 {
   Fixture f;
-  const std::string audio = pcm_bytes (1600, 5);
+  const std::string audio = pattern_bytes (1600, 5);
   g_assert_cmpint (f.binary (audio), ==, GST_FLOW_OK);
   g_assert_cmpuint (f.warnings (), ==, 1);
   g_autoptr (GstEvent) caps_event = gst_pad_get_sticky_event (f.h->sinkpad, GST_EVENT_CAPS, 0);
@@ -418,7 +400,7 @@ test_binary_before_start_assumes_default ()
 
   // A start that follows changes the caps; the timeline goes on.
   f.text (start_message ("raw", "16000"));
-  f.text (media_message (2, pcm_bytes (320, 0)));
+  f.text (media_message (2, pattern_bytes (320, 0)));
   g_autoptr (GstBuffer) next = gst_harness_pull (f.h);
   g_assert_cmpuint (GST_BUFFER_PTS (next), ==, 100 * GST_MSECOND);
   g_assert_cmpuint (GST_BUFFER_DURATION (next), ==, 10 * GST_MSECOND);
@@ -475,7 +457,7 @@ test_capture_replay_through_harness ()
 {
   TempDir dir;
   const std::string capture = dir / "call.jsonl";
-  const std::string audio = pcm_bytes (320, 3);
+  const std::string audio = pattern_bytes (320, 3);
   std::string lines = "{\"event\":\"connected\"}\n\n" + start_message () + "\r\n"
       + media_message (2, audio) + "\n" + "garbage line\n"
       + media_message (3, audio) + "\n";  // no stop: the end of the file ends the call

@@ -11,6 +11,10 @@
 
 #include "test_support.h"
 
+using test_support::base64_of;
+using test_support::buffer_bytes;
+using test_support::pattern_bytes;
+
 namespace {
 
 const std::string kStart =
@@ -21,21 +25,11 @@ const std::string kStop =
     "{\"event\":\"stop\",\"stop\":{\"call_sid\":\"CAws\",\"reason\":\"stopped\"}}";
 
 std::string
-audio_chunk (size_t size, int seed)
-{
-  std::string data (size, '\0');
-  for (size_t i = 0; i < size; i++)
-    data[i] = static_cast<char> ((i * 13 + seed) & 0xff);
-  return data;
-}
-
-std::string
 media (int sequence, const std::string &audio)
 {
-  g_autofree gchar *b64 = g_base64_encode (
-      reinterpret_cast<const guchar *> (audio.data ()), audio.size ());
   return "{\"event\":\"media\",\"sequence_number\":\"" + std::to_string (sequence)
-      + "\",\"media\":{\"chunk\":1,\"timestamp\":\"0\",\"payload\":\"" + b64 + "\"}}";
+      + "\",\"media\":{\"chunk\":1,\"timestamp\":\"0\",\"payload\":\""
+      + base64_of (audio) + "\"}}";
 }
 
 // Iterates the default context until @done or 10 s have passed.
@@ -119,16 +113,6 @@ bound_port (GstHarness *h)
   return port;
 }
 
-std::string
-bytes_of (GstBuffer *buffer)
-{
-  GstMapInfo map;
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  std::string data (reinterpret_cast<const char *> (map.data), map.size);
-  gst_buffer_unmap (buffer, &map);
-  return data;
-}
-
 // Pulls buffers and events off @h until EOS, pumping the default context.
 struct Received {
   std::vector<std::string> buffers;
@@ -140,7 +124,7 @@ collect (GstHarness *h, Received &received, const std::function<bool ()> &until)
 {
   g_assert_true (pump_until ([&] {
         while (GstBuffer *buffer = gst_harness_try_pull (h)) {
-          received.buffers.push_back (bytes_of (buffer));
+          received.buffers.push_back (buffer_bytes (buffer));
           gst_buffer_unref (buffer);
         }
         while (GstEvent *event = gst_harness_try_pull_event (h)) {
@@ -166,11 +150,11 @@ test_server_takes_a_call ()
   client.send (kStart);
   std::vector<std::string> sent;
   for (int i = 0; i < 5; i++) {
-    sent.push_back (audio_chunk (1600, i));
+    sent.push_back (pattern_bytes (1600, i));
     client.send (media (i + 2, sent.back ()));
   }
   // A binary frame is raw audio in the call's format.
-  sent.push_back (audio_chunk (320, 99));
+  sent.push_back (pattern_bytes (320, 99));
   client.send_binary (sent.back ());
   client.send (kStop);
 
@@ -199,7 +183,7 @@ test_second_connection_refused ()
   g_assert_nonnull (strstr (reason, "already has a call"));
 
   // The first call goes on undisturbed.
-  const std::string audio = audio_chunk (640, 7);
+  const std::string audio = pattern_bytes (640, 7);
   first.send (media (2, audio));
   Received received;
   collect (h, received, [&] { return received.buffers.size () == 1; });
@@ -215,7 +199,7 @@ test_socket_close_is_eos ()
   Client client;
   g_assert_true (client.connect (bound_port (h)));
   client.send (kStart);
-  client.send (media (2, audio_chunk (320, 1)));
+  client.send (media (2, pattern_bytes (320, 1)));
   Received received;
   collect (h, received, [&] { return received.buffers.size () == 1; });
   soup_websocket_connection_close (client.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
@@ -247,7 +231,7 @@ test_large_message_accepted ()
   Client client;
   g_assert_true (client.connect (bound_port (h)));
   client.send (kStart);
-  const std::string audio = audio_chunk (100000, 3);
+  const std::string audio = pattern_bytes (100000, 3);
   client.send (media (2, audio));
   Received received;
   collect (h, received, [&] { return received.buffers.size () == 1; });
@@ -315,7 +299,7 @@ test_connection_from_application ()
   g_assert_true (client.connect (app.port));
   g_assert_true (pump_until ([&] { return app.h != nullptr; }));
   client.send (kStart);
-  const std::string audio = audio_chunk (1600, 5);
+  const std::string audio = pattern_bytes (1600, 5);
   client.send (media (2, audio));
   client.send (kStop);
   Received received;

@@ -71,6 +71,36 @@ unref_messages (std::vector<GstMessage *> &messages)
   messages.clear ();
 }
 
+// Deterministic test audio: @size bytes of a pattern picked by @seed.
+inline std::string
+pattern_bytes (size_t size, int seed)
+{
+  std::string data (size, '\0');
+  for (size_t i = 0; i < size; i++)
+    data[i] = static_cast<char> ((i * 7 + seed * 13) & 0xff);
+  return data;
+}
+
+inline std::string
+base64_of (const std::string &data)
+{
+  gchar *b64 = g_base64_encode (reinterpret_cast<const guchar *> (data.data ()),
+      data.size ());
+  std::string text (b64);
+  g_free (b64);
+  return text;
+}
+
+inline std::string
+buffer_bytes (GstBuffer *buffer)
+{
+  GstMapInfo map;
+  gst_buffer_map (buffer, &map, GST_MAP_READ);
+  std::string data (reinterpret_cast<const char *> (map.data), map.size);
+  gst_buffer_unmap (buffer, &map);
+  return data;
+}
+
 inline std::string
 read_file (const std::string &path)
 {
