@@ -88,6 +88,8 @@ ReplayPacer::set_state (bool playing, bool stopping)
 GstFlowReturn
 ReplayPacer::wait_until (GstElement *element, GstClockTime running_time)
 {
+  if (!enabled_)
+    return GST_FLOW_OK;
   for (;;) {
     std::unique_lock lock (lock_);
     changed_.wait (lock, [this] { return playing_ || stopping_; });

@@ -39,12 +39,15 @@ struct CallDescription {
 // capture comes out in real time; a pause holds it, a stop ends the wait.
 class ReplayPacer {
  public:
+  // Off (the default), wait_until returns at once: only a paced replay waits.
+  void set_enabled (bool enabled) { enabled_ = enabled; }
   // Called on state changes; wakes a waiting thread.
   void set_state (bool playing, bool stopping);
   // Blocks until @running_time of @element's clock; GST_FLOW_FLUSHING on stop.
   GstFlowReturn wait_until (GstElement *element, GstClockTime running_time);
 
  private:
+  std::atomic<bool> enabled_ { false };
   std::mutex lock_;
   std::condition_variable changed_;
   bool playing_ = false;
@@ -80,7 +83,7 @@ class CallOutput {
   bool started () const { return started_; }
   bool ended () const { return ended_; }
   const std::string &call_id () const { return call_id_; }
-  // While set, each buffer waits for its running time before it is pushed.
+  // Each buffer waits on @pacer for its running time before it is pushed.
   void set_pacer (ReplayPacer *pacer) { pacer_ = pacer; }
   // Forgets the call (stats too); for the element's stop.
   void reset ();

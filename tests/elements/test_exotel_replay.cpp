@@ -167,19 +167,26 @@ test_mulaw_16k_byte_identical ()
   check_replay (write_mulaw_capture (dir));
 }
 
+// Ten 100 ms chunks of call CApace.
+std::string
+write_one_second_capture (const TempDir &dir)
+{
+  std::string text = "{\"event\":\"start\",\"start\":{\"call_sid\":\"CApace\","
+      "\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":8000}}}\n";
+  const std::string b64 = test_support::base64_of (std::string (1600, '\0'));
+  for (int i = 0; i < 10; i++)
+    text += "{\"event\":\"media\",\"media\":{\"payload\":\"" + b64 + "\"}}\n";
+  const std::string capture = dir / "paced.jsonl";
+  g_assert_true (g_file_set_contents (capture.c_str (), text.data (), text.size (), nullptr));
+  return capture;
+}
+
 static void
 test_replay_is_paced ()
 {
-  // Ten 100 ms chunks: real-time replay takes about a second.
+  // Real-time replay of a second of audio takes about a second.
   TempDir dir;
-  std::string text = "{\"event\":\"start\",\"start\":{\"call_sid\":\"CApace\","
-      "\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":8000}}}\n";
-  g_autofree gchar *b64 = g_base64_encode (
-      reinterpret_cast<const guchar *> (std::string (1600, '\0').data ()), 1600);
-  for (int i = 0; i < 10; i++)
-    text += std::string ("{\"event\":\"media\",\"media\":{\"payload\":\"") + b64 + "\"}}\n";
-  const std::string capture = dir / "paced.jsonl";
-  g_assert_true (g_file_set_contents (capture.c_str (), text.data (), text.size (), nullptr));
+  const std::string capture = write_one_second_capture (dir);
 
   const gint64 started = g_get_monotonic_time ();
   run_to_eos ("exotelsrc location=\"" + capture + "\" ! chunkdumper location=\""
@@ -187,6 +194,34 @@ test_replay_is_paced ()
   // The last chunk is due at 900 ms of running time.
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 850 * 1000);
   g_assert_cmpuint (list_dir (dir / "out/CApace").size (), ==, 10);
+}
+
+static void
+test_pause_holds_the_replay ()
+{
+  TempDir dir;
+  const std::string capture = write_one_second_capture (dir);
+  const std::string description = "exotelsrc location=\"" + capture
+      + "\" ! chunkdumper location=\"" + dir.path () + "/out\"";
+  g_autoptr (GstElement) pipeline = gst_parse_launch (description.c_str (), nullptr);
+  g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
+  const gint64 started = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_usleep (300 * 1000);
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  const size_t written_at_pause = list_dir (dir / "out/CApace").size ();
+  g_usleep (600 * 1000);
+  // Nothing comes out while paused.
+  g_assert_cmpuint (list_dir (dir / "out/CApace").size (), ==, written_at_pause);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_autoptr (GstMessage) eos = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      GstMessageType (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  g_assert_nonnull (eos);
+  g_assert_cmpint (GST_MESSAGE_TYPE (eos), ==, GST_MESSAGE_EOS);
+  // 900 ms of running time plus the 600 ms pause.
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 1400 * 1000);
+  g_assert_cmpuint (list_dir (dir / "out/CApace").size (), ==, 10);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
 }
 
 static void
@@ -221,6 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exotel-replay/sample-call/byte-identical", test_sample_call_byte_identical);
   g_test_add_func ("/exotel-replay/mulaw-16k/byte-identical", test_mulaw_16k_byte_identical);
   g_test_add_func ("/exotel-replay/paced-in-real-time", test_replay_is_paced);
+  g_test_add_func ("/exotel-replay/pause-holds-the-replay", test_pause_holds_the_replay);
   g_test_add_func ("/exotel-replay/gst-launch", test_gst_launch_runs_the_pipeline);
   return g_test_run ();
 }

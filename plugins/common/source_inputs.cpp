@@ -1,0 +1,320 @@
+#include "common/source_inputs.h"
+
+namespace callstream {
+
+namespace {
+
+constexpr int kDefaultPort = -1;
+constexpr const char *kDefaultAddress = "127.0.0.1";
+constexpr gboolean kDefaultPace = TRUE;
+
+enum Prop : guint {
+  PROP_LOCATION,
+  PROP_PORT,
+  PROP_ADDRESS,
+  PROP_PATH,
+  PROP_CONNECTION,
+  PROP_PACE,
+  PROP_BOUND_PORT,
+};
+
+struct GObjectUnref {
+  void operator() (gpointer object) const { g_object_unref (object); }
+};
+
+}  // namespace
+
+struct SourceInputs::Settings {
+  std::string location;
+  int port = kDefaultPort;
+  std::string address = kDefaultAddress;
+  std::string path;
+  std::unique_ptr<SoupWebsocketConnection, GObjectUnref> connection;
+  bool pace = kDefaultPace;
+
+  std::unique_ptr<Settings> copy () const
+  {
+    auto s = std::make_unique<Settings> ();
+    s->location = location;
+    s->port = port;
+    s->address = address;
+    s->path = path;
+    if (connection)
+      s->connection.reset (SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection.get ())));
+    s->pace = pace;
+    return s;
+  }
+};
+
+void
+SourceInputs::install_properties (GObjectClass *klass, guint first,
+    const char *provider, const char *default_path)
+{
+  const auto settable = GParamFlags (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+  g_autofree gchar *location_blurb = g_strdup_printf ("Replay this capture of "
+      "a %s call: one WebSocket text message per line (JSON Lines)", provider);
+  // Blurbs are kept for the life of the class, as G_PARAM_STATIC_STRINGS asks.
+  g_object_class_install_property (klass, first + PROP_LOCATION,
+      g_param_spec_string ("location", "Capture file",
+          g_intern_string (location_blurb), nullptr, settable));
+  g_object_class_install_property (klass, first + PROP_PORT,
+      g_param_spec_int ("port", "Port",
+          "Accept one call on this TCP port with a WebSocket server of its own "
+          "(-1: no server, 0: any free port, see bound-port)", -1, 65535,
+          kDefaultPort, settable));
+  g_object_class_install_property (klass, first + PROP_ADDRESS,
+      g_param_spec_string ("address", "Address",
+          "IP address the WebSocket server listens on", kDefaultAddress,
+          settable));
+  g_object_class_install_property (klass, first + PROP_PATH,
+      g_param_spec_string ("path", "Path",
+          "URL path the WebSocket server accepts calls on", default_path,
+          settable));
+  g_object_class_install_property (klass, first + PROP_CONNECTION,
+      g_param_spec_object ("connection", "Connection",
+          "A SoupWebsocketConnection already accepted by the application; its "
+          "messages are handled on the connection's own thread",
+          SOUP_TYPE_WEBSOCKET_CONNECTION, settable));
+  g_object_class_install_property (klass, first + PROP_PACE,
+      g_param_spec_boolean ("pace", "Pace",
+          "Replay a capture in real time (FALSE: as fast as downstream takes it)",
+          kDefaultPace, settable));
+  g_object_class_install_property (klass, first + PROP_BOUND_PORT,
+      g_param_spec_int ("bound-port", "Bound port",
+          "The port the WebSocket server listens on (0 when not listening)",
+          0, 65535, 0, GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
+    guint first_prop_id, const char *default_path, Handlers handlers)
+    : element_ (element), srcpad_ (srcpad), handlers_ (std::move (handlers)),
+      first_prop_id_ (first_prop_id), default_path_ (default_path),
+      settings_ (std::make_unique<Settings> ())
+{
+  settings_->path = default_path_;
+}
+
+SourceInputs::~SourceInputs () = default;
+
+bool
+SourceInputs::set_property (guint prop_id, const GValue *value)
+{
+  if (prop_id < first_prop_id_ || prop_id >= first_prop_id_ + kPropertyCount)
+    return false;
+  std::lock_guard lock (settings_lock_);
+  Settings &s = *settings_;
+  const gchar *text = G_VALUE_HOLDS_STRING (value) ? g_value_get_string (value) : nullptr;
+  switch (prop_id - first_prop_id_) {
+    case PROP_LOCATION:
+      s.location = text != nullptr ? text : "";
+      break;
+    case PROP_PORT:
+      s.port = g_value_get_int (value);
+      break;
+    case PROP_ADDRESS:
+      s.address = text != nullptr ? text : kDefaultAddress;
+      break;
+    case PROP_PATH:
+      s.path = text != nullptr ? text : default_path_;
+      break;
+    case PROP_CONNECTION:
+      s.connection.reset (static_cast<SoupWebsocketConnection *> (
+              g_value_dup_object (value)));
+      break;
+    case PROP_PACE:
+      s.pace = g_value_get_boolean (value);
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+bool
+SourceInputs::get_property (guint prop_id, GValue *value)
+{
+  if (prop_id < first_prop_id_ || prop_id >= first_prop_id_ + kPropertyCount)
+    return false;
+  std::lock_guard lock (settings_lock_);
+  const Settings &s = *settings_;
+  switch (prop_id - first_prop_id_) {
+    case PROP_LOCATION:
+      g_value_set_string (value, s.location.empty ()? nullptr : s.location.c_str ());
+      break;
+    case PROP_PORT:
+      g_value_set_int (value, s.port);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, s.address.c_str ());
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, s.path.c_str ());
+      break;
+    case PROP_CONNECTION:
+      g_value_set_object (value, s.connection.get ());
+      break;
+    case PROP_PACE:
+      g_value_set_boolean (value, s.pace);
+      break;
+    case PROP_BOUND_PORT:
+      g_value_set_int (value, bound_port_);
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+GstFlowReturn
+SourceInputs::note (GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_EOS || ret < GST_FLOW_FLUSHING)
+    ended_ = true;
+  return ret;
+}
+
+template <typename Handler>
+GstFlowReturn
+SourceInputs::locked (Handler &&handler)
+{
+  GST_PAD_STREAM_LOCK (srcpad_);
+  GstFlowReturn ret;
+  if (GST_PAD_IS_FLUSHING (srcpad_))
+    ret = GST_FLOW_FLUSHING;
+  else if (ended_)
+    ret = GST_FLOW_EOS;
+  else
+    ret = note (handler ());
+  GST_PAD_STREAM_UNLOCK (srcpad_);
+  return ret;
+}
+
+GstFlowReturn
+SourceInputs::receive_text (std::string_view text)
+{
+  return locked ([&] { return handlers_.text (text); });
+}
+
+GstFlowReturn
+SourceInputs::receive_binary (const uint8_t *data, size_t size)
+{
+  return locked ([&] { return handlers_.binary (data, size); });
+}
+
+GstFlowReturn
+SourceInputs::receive_end (const char *why)
+{
+  return locked ([&] { return handlers_.end (why); });
+}
+
+MessageCallbacks
+SourceInputs::socket_callbacks ()
+{
+  // The callbacks keep the element (which owns this) alive while a socket
+  // may still call them.
+  std::shared_ptr<GstElement> ref (GST_ELEMENT (gst_object_ref (element_)),
+      gst_object_unref);
+  return {
+    [ref, this] (std::string_view text) { receive_text (text); },
+    [ref, this] (const uint8_t *data, size_t size) { receive_binary (data, size); },
+    [ref, this] (int code, std::string_view reason) {
+      g_autofree gchar *why = g_strdup_printf ("socket closed (%d %.*s)", code,
+          static_cast<int> (reason.size ()), reason.data ());
+      receive_end (why);
+    },
+  };
+}
+
+// The pad task of a capture replay, STREAM_LOCK held: one line per iteration.
+void
+SourceInputs::replay_next (gpointer data)
+{
+  auto *self = static_cast<SourceInputs *> (data);
+  std::string line;
+  g_autoptr (GError) error = nullptr;
+  GstFlowReturn ret;
+  if (self->capture_->next_line (line, &error)) {
+    ret = self->note (self->handlers_.text (line));
+  } else {
+    if (error != nullptr)
+      GST_ELEMENT_ERROR (self->element_, RESOURCE, READ,
+          ("Could not read capture \"%s\"", self->active_->location.c_str ()),
+          ("%s", error->message));
+    ret = self->note (self->handlers_.end ("end of capture"));
+  }
+  if (ret != GST_FLOW_OK)
+    gst_pad_pause_task (self->srcpad_);
+}
+
+bool
+SourceInputs::start ()
+{
+  {
+    std::lock_guard lock (settings_lock_);
+    active_ = settings_->copy ();
+  }
+  ended_ = false;
+  const Settings &s = *active_;
+  const int inputs = !s.location.empty () + (s.port >= 0) + (s.connection != nullptr);
+  if (inputs > 1) {
+    GST_ELEMENT_ERROR (element_, RESOURCE, SETTINGS,
+        ("Set only one of location, port and connection"), (nullptr));
+    return false;
+  }
+  g_autoptr (GError) error = nullptr;
+  if (!s.location.empty ()) {
+    capture_ = CaptureReader::open (s.location, &error);
+    if (!capture_) {
+      GST_ELEMENT_ERROR (element_, RESOURCE, OPEN_READ,
+          ("Could not open capture \"%s\"", s.location.c_str ()), ("%s",
+              error->message));
+      return false;
+    }
+    pacer_.set_enabled (s.pace);
+    return gst_pad_start_task (srcpad_, replay_next, this, nullptr);
+  }
+  if (s.port >= 0) {
+    server_ = SingleCallServer::start (s.address, s.port, s.path,
+        socket_callbacks (), &error);
+    if (!server_) {
+      GST_ELEMENT_ERROR (element_, RESOURCE, OPEN_READ,
+          ("Could not listen on %s port %d", s.address.c_str (), s.port),
+          ("%s", error->message));
+      return false;
+    }
+    bound_port_ = server_->port ();
+    GST_INFO_OBJECT (element_, "waiting for a call on ws://%s:%d%s",
+        s.address.c_str (), server_->port (), s.path.c_str ());
+  } else if (s.connection) {
+    reader_ = std::make_unique<WebSocketReader> (s.connection.get (),
+        socket_callbacks ());
+  }
+  return true;
+}
+
+void
+SourceInputs::stop ()
+{
+  gst_pad_stop_task (srcpad_);
+  pacer_.set_enabled (false);
+  server_.reset ();
+  reader_.reset ();
+  capture_.reset ();
+  active_.reset ();
+  bound_port_ = 0;
+}
+
+void
+SourceInputs::set_playing (bool playing)
+{
+  pacer_.set_state (playing, false);
+}
+
+void
+SourceInputs::set_stopping ()
+{
+  pacer_.set_state (false, true);
+}
+
+}  // namespace callstream

@@ -1,0 +1,87 @@
+// The inputs every provider source element offers, with their properties:
+// a capture replayed from `location`, its own one-call WebSocket server on
+// `port`, or a `connection` accepted by the application; with none of them
+// the application pushes messages itself. Handlers run with the src pad's
+// STREAM_LOCK held, so pad deactivation waits for a message in progress.
+#pragma once
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "common/call_output.h"
+#include "common/message_transport.h"
+
+namespace callstream {
+
+class SourceInputs {
+ public:
+  struct Handlers {
+    std::function<GstFlowReturn (std::string_view text)> text;
+    std::function<GstFlowReturn (const uint8_t *data, size_t size)> binary;
+    // The socket closed, the capture ended, or the application sent EOS.
+    std::function<GstFlowReturn (const char *why)> end;
+  };
+
+  // Property ids @first_prop_id .. @first_prop_id + kPropertyCount - 1.
+  static constexpr guint kPropertyCount = 7;
+  static void install_properties (GObjectClass *klass, guint first_prop_id,
+      const char *provider, const char *default_path);
+
+  SourceInputs (GstElement *element, GstPad *srcpad, guint first_prop_id,
+      const char *default_path, Handlers handlers);
+  ~SourceInputs ();
+
+  // FALSE if @prop_id is not one of ours.
+  bool set_property (guint prop_id, const GValue *value);
+  bool get_property (guint prop_id, GValue *value);
+
+  // READY_TO_PAUSED, after the pads are active. FALSE (an element error
+  // posted) when the settings are wrong or the input cannot be opened.
+  bool start ();
+  // PAUSED_TO_READY, after the pads are deactivated.
+  void stop ();
+  // Pipeline state, for replay pacing.
+  void set_playing (bool playing);
+  void set_stopping ();
+  // The pacer outputs wait on: it waits only while replaying with pace=TRUE.
+  ReplayPacer *pacer () { return &pacer_; }
+
+  // Entry points for messages from any thread (sockets, the action signal,
+  // send_event): take the STREAM_LOCK, refuse when flushing or ended.
+  GstFlowReturn receive_text (std::string_view text);
+  GstFlowReturn receive_binary (const uint8_t *data, size_t size);
+  GstFlowReturn receive_end (const char *why);
+
+ private:
+  struct Settings;
+  template <typename Handler> GstFlowReturn locked (Handler &&handler);
+  GstFlowReturn note (GstFlowReturn ret);
+  MessageCallbacks socket_callbacks ();
+  static void replay_next (gpointer data);
+
+  GstElement *element_;
+  GstPad *srcpad_;
+  Handlers handlers_;
+  guint first_prop_id_;
+  std::string default_path_;
+
+  std::mutex settings_lock_;  // lock order: STREAM_LOCK, then settings_lock_
+  std::unique_ptr<Settings> settings_;
+  std::unique_ptr<Settings> active_;
+
+  bool ended_ = false;  // under STREAM_LOCK
+  ReplayPacer pacer_;
+  std::unique_ptr<CaptureReader> capture_;
+  std::unique_ptr<SingleCallServer> server_;
+  std::unique_ptr<WebSocketReader> reader_;
+  std::atomic<int> bound_port_ { 0 };
+};
+
+}  // namespace callstream
