@@ -2,185 +2,19 @@
 // node's shape is checked before use and every failure is a ParseError.
 #include "protocol/exotel.h"
 
-#include <json-glib/json-glib.h>
+#include "protocol/json_fields.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <iterator>
 #include <string>
 
 namespace callstream::exotel {
+
+using namespace json_fields;
+
 namespace {
 
-// json-glib 1.6 recurses once per nesting level and overflows the stack on
-// input like "[[[[...", so deeper frames are refused before parsing.
-constexpr int kMaxNesting = 64;
-
 constexpr int kMaxSampleRate = 384000;
-
-// Wire text quoted in a reason is cut short and kept to printable ASCII so
-// the reason stays one short line.
-constexpr size_t kMaxQuoted = 40;
-
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text.substr(0, kMaxQuoted)) {
-    bool printable = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-    out += printable ? c : '?';
-  }
-  if (text.size() > kMaxQuoted)
-    out += "...";
-  out += '"';
-  return out;
-}
-
-// Why @text cannot be handed to json-glib: a NUL byte, or nesting deeper than
-// kMaxNesting. Brackets inside strings are skipped; any miscount is upwards.
-std::optional<std::string> raw_text_problem(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (c == '\0')
-      return "not JSON: NUL byte in text";
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxNesting)
-        return "not JSON: nested too deeply";
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
-// The member @snake, or @camel when @snake is absent or null; nullptr if
-// neither is there. Exotel has been seen sending both spellings.
-JsonNode *member(JsonObject *obj, const char *snake, const char *camel = nullptr) {
-  if (obj == nullptr)
-    return nullptr;
-  JsonNode *node = json_object_get_member(obj, snake);
-  if ((node == nullptr || JSON_NODE_HOLDS_NULL(node)) && camel != nullptr) {
-    if (JsonNode *other = json_object_get_member(obj, camel))
-      return other;
-  }
-  return node;
-}
-
-bool is_absent(JsonNode *node) {
-  return node == nullptr || JSON_NODE_HOLDS_NULL(node);
-}
-
-// The string of a string value node; never null, so it can make a string_view.
-const char *string_of(JsonNode *node) {
-  const gchar *text = json_node_get_string(node);
-  return text != nullptr ? text : "";
-}
-
-GType value_type(JsonNode *node) {
-  return node != nullptr && JSON_NODE_HOLDS_VALUE(node)
-      ? json_node_get_value_type(node) : G_TYPE_INVALID;
-}
-
-std::optional<int64_t> integral_double(double value) {
-  // 2^63 is exact as a double; the range keeps the cast defined.
-  constexpr double kLimit = 9223372036854775808.0;
-  if (!std::isfinite(value) || value != std::trunc(value) || value < -kLimit ||
-      value >= kLimit)
-    return std::nullopt;
-  return static_cast<int64_t>(value);
-}
-
-// A numeric field: absent (or null) is fine, present but not an integer is
-// malformed.
-struct Integer {
-  std::optional<int64_t> value;
-  bool malformed = false;
-};
-
-// Accepts a JSON integer, a double with an integral value, or a decimal
-// string such as "8000": Exotel sends numbers both ways.
-Integer read_integer(JsonNode *node) {
-  if (is_absent(node))
-    return {};
-  GType type = value_type(node);
-  if (type == G_TYPE_INT64)
-    return {json_node_get_int(node), false};
-  if (type == G_TYPE_DOUBLE) {
-    auto value = integral_double(json_node_get_double(node));
-    return {value, !value};
-  }
-  if (type == G_TYPE_STRING) {
-    std::string_view text = string_of(node);
-    int64_t value = 0;
-    auto [end, error] =
-        std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size())
-      return {std::nullopt, true};
-    return {value, false};
-  }
-  return {std::nullopt, true};
-}
-
-ParseError not_an_integer(std::string_view field) {
-  return ParseError{std::string(field) + " is not an integer"};
-}
-
-// A scalar as text: strings as sent, integers without ".0", booleans as
-// "true"/"false"; "" for null, objects and arrays.
-std::string scalar_text(JsonNode *node) {
-  GType type = value_type(node);
-  if (type == G_TYPE_STRING)
-    return string_of(node);
-  if (type == G_TYPE_INT64)
-    return std::to_string(json_node_get_int(node));
-  if (type == G_TYPE_BOOLEAN)
-    return json_node_get_boolean(node) ? "true" : "false";
-  if (type == G_TYPE_DOUBLE) {
-    double value = json_node_get_double(node);
-    if (auto integral = integral_double(value))
-      return std::to_string(*integral);
-    char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-    return g_ascii_dtostr(buffer, sizeof buffer, value);
-  }
-  return "";
-}
-
-// Any custom parameter value as text; nested objects and arrays as JSON.
-std::string value_text(JsonNode *node) {
-  if (node != nullptr &&
-      (JSON_NODE_HOLDS_OBJECT(node) || JSON_NODE_HOLDS_ARRAY(node))) {
-    g_autofree gchar *json = json_to_string(node, FALSE);
-    return json != nullptr ? json : "";
-  }
-  return scalar_text(node);
-}
-
-// An id from @first, else from @second: stream_sid comes at the top level or
-// nested, depending on the sender.
-std::string id_member(JsonObject *first, JsonObject *second, const char *snake,
-                      const char *camel = nullptr) {
-  std::string id = scalar_text(member(first, snake, camel));
-  if (id.empty())
-    id = scalar_text(member(second, snake, camel));
-  return id;
-}
-
-JsonObject *object_member(JsonObject *obj, const char *snake,
-                          const char *camel = nullptr) {
-  JsonNode *node = member(obj, snake, camel);
-  return node != nullptr && JSON_NODE_HOLDS_OBJECT(node)
-      ? json_node_get_object(node) : nullptr;
-}
 
 // Why media_format is unusable, or nullopt once @format is filled in.
 std::optional<ParseError> read_media_format(JsonNode *node, MediaFormat &format) {
@@ -203,7 +37,7 @@ std::optional<ParseError> read_media_format(JsonNode *node, MediaFormat &format)
 
   Integer sample_rate = read_integer(member(obj, "sample_rate", "sampleRate"));
   if (sample_rate.malformed)
-    return not_an_integer("sample_rate");
+    return ParseError{not_an_integer("sample_rate")};
   if (sample_rate.value) {
     if (*sample_rate.value < 1 || *sample_rate.value > kMaxSampleRate)
       return ParseError{"sample_rate " + std::to_string(*sample_rate.value) +
@@ -213,30 +47,13 @@ std::optional<ParseError> read_media_format(JsonNode *node, MediaFormat &format)
 
   Integer bit_rate = read_integer(member(obj, "bit_rate", "bitRate"));
   if (bit_rate.malformed)
-    return not_an_integer("bit_rate");
+    return ParseError{not_an_integer("bit_rate")};
   if (bit_rate.value) {
     if (*bit_rate.value < 0 || *bit_rate.value > G_MAXINT)
       return ParseError{"bit_rate " + std::to_string(*bit_rate.value) +
                         " is out of range"};
     format.bit_rate = static_cast<int>(*bit_rate.value);
   }
-  return std::nullopt;
-}
-
-// Why custom_parameters is unusable, or nullopt once @parameters is filled in.
-std::optional<ParseError> read_custom_parameters(
-    JsonNode *node, std::vector<std::pair<std::string, std::string>> &parameters) {
-  if (is_absent(node))
-    return std::nullopt;
-  if (!JSON_NODE_HOLDS_OBJECT(node))
-    return ParseError{"custom_parameters is not an object"};
-  JsonObjectIter iter;
-  const gchar *name = nullptr;
-  JsonNode *value = nullptr;
-  // The ordered iterator keeps the order sent, which callers may rely on.
-  json_object_iter_init_ordered(&iter, json_node_get_object(node));
-  while (json_object_iter_next_ordered(&iter, &name, &value))
-    parameters.emplace_back(name, value_text(value));
   return std::nullopt;
 }
 
@@ -248,7 +65,7 @@ Message parse_start(JsonObject *root) {
   Start message;
   Integer sequence = read_integer(member(root, "sequence_number", "sequenceNumber"));
   if (sequence.malformed)
-    return not_an_integer("sequence_number");
+    return ParseError{not_an_integer("sequence_number")};
   message.sequence_number = sequence.value;
   message.stream_sid = id_member(root, start, "stream_sid", "streamSid");
   message.call_sid = id_member(start, root, "call_sid", "callSid");
@@ -256,10 +73,9 @@ Message parse_start(JsonObject *root) {
   message.from = scalar_text(member(start, "from"));
   message.to = scalar_text(member(start, "to"));
 
-  if (auto error = read_custom_parameters(
-          member(start, "custom_parameters", "customParameters"),
-          message.custom_parameters))
-    return *error;
+  if (!read_text_pairs(member(start, "custom_parameters", "customParameters"),
+                       message.custom_parameters))
+    return ParseError{"custom_parameters is not an object"};
   if (auto error = read_media_format(member(start, "media_format", "mediaFormat"),
                                      message.media_format))
     return *error;
@@ -276,13 +92,13 @@ Message parse_media(JsonObject *root) {
 
   Integer sequence = read_integer(member(root, "sequence_number", "sequenceNumber"));
   if (sequence.malformed)
-    return not_an_integer("sequence_number");
+    return ParseError{not_an_integer("sequence_number")};
   Integer chunk = read_integer(member(media, "chunk"));
   if (chunk.malformed)
-    return not_an_integer("chunk");
+    return ParseError{not_an_integer("chunk")};
   Integer timestamp = read_integer(member(media, "timestamp"));
   if (timestamp.malformed)
-    return not_an_integer("timestamp");
+    return ParseError{not_an_integer("timestamp")};
 
   Media message;
   message.sequence_number = sequence.value;
@@ -304,11 +120,11 @@ Message parse_dtmf(JsonObject *root) {
     return ParseError{"dtmf without a \"digit\""};
   Integer duration = read_integer(member(dtmf, "duration"));
   if (duration.malformed)
-    return not_an_integer("duration");
+    return ParseError{not_an_integer("duration")};
 
   Integer sequence = read_integer(member(root, "sequence_number", "sequenceNumber"));
   if (sequence.malformed)
-    return not_an_integer("sequence_number");
+    return ParseError{not_an_integer("sequence_number")};
 
   Dtmf message;
   message.sequence_number = sequence.value;
@@ -327,7 +143,7 @@ Message parse_mark(JsonObject *root) {
     return ParseError{"mark without a \"name\" string"};
   Integer sequence = read_integer(member(root, "sequence_number", "sequenceNumber"));
   if (sequence.malformed)
-    return not_an_integer("sequence_number");
+    return ParseError{not_an_integer("sequence_number")};
   Mark message;
   message.sequence_number = sequence.value;
   message.stream_sid = id_member(root, mark, "stream_sid", "streamSid");
@@ -347,13 +163,6 @@ Message parse_stop(JsonObject *root) {
   message.account_sid = id_member(stop, root, "account_sid", "accountSid");
   message.reason = scalar_text(member(stop, "reason"));
   return message;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return g_ascii_tolower(x) == g_ascii_tolower(y);
-         });
 }
 
 // "slin" followed by a sample rate in kHz, as Asterisk names linear PCM.
@@ -386,36 +195,12 @@ std::optional<Encoding> encoding_from_name(std::string_view name) {
 }
 
 Message parse_message(std::string_view text) {
-  if (text.empty())
-    return ParseError{"not JSON: empty text"};
-  if (auto reason = raw_text_problem(text))
-    return ParseError{*reason};
-
   g_autoptr(JsonParser) parser = json_parser_new();
-  g_autoptr(GError) error = nullptr;
-  if (!json_parser_load_from_data(parser, text.data(),
-                                  static_cast<gssize>(text.size()), &error)) {
-    std::string reason = "not JSON: ";
-    reason += error != nullptr ? error->message : "unknown error";
-    // json-glib quotes the offending token, which may hold any byte.
-    std::replace_if(reason.begin(), reason.end(),
-                    [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f; }, '?');
-    return ParseError{reason};
-  }
-
-  JsonNode *root_node = json_parser_get_root(parser);
-  if (root_node == nullptr)
-    return ParseError{"not JSON: no value"};
-  if (!JSON_NODE_HOLDS_OBJECT(root_node))
-    return ParseError{"not a JSON object"};
-  JsonObject *root = json_node_get_object(root_node);
-
-  JsonNode *event_node = member(root, "event");
-  if (is_absent(event_node))
-    return ParseError{"no \"event\" field"};
-  if (value_type(event_node) != G_TYPE_STRING)
-    return ParseError{"\"event\" is not a string"};
-  std::string_view event = string_of(event_node);
+  EventObject frame;
+  if (auto reason = parse_event_object(text, parser, frame))
+    return ParseError{*reason};
+  JsonObject *root = frame.root;
+  std::string_view event = frame.event;
 
   if (event == "connected")
     return Connected{};
