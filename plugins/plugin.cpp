@@ -8,6 +8,7 @@
 #include "callstream-events.h"
 #include "chunkdumper/gstchunkdumper.h"
 #include "exotelsrc/gstexotelsrc.h"
+#include "twiliosrc/gsttwiliosrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -15,6 +16,7 @@ plugin_init (GstPlugin * plugin)
   callstream_register_tags ();
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER (exotelsrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (twiliosrc, plugin);
   ok |= GST_ELEMENT_REGISTER (chunkdumper, plugin);
   return ok;
 }
