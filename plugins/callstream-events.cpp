@@ -70,3 +70,45 @@ callstream_dtmf_event_new (gchar digit, gboolean start, gint duration_ms)
     gst_structure_set (s, "duration", G_TYPE_INT, duration_ms, nullptr);
   return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s);
 }
+
+GstEvent *
+callstream_clear_event_new (gboolean out_of_band)
+{
+  return gst_event_new_custom (out_of_band ? GST_EVENT_CUSTOM_DOWNSTREAM_OOB :
+      GST_EVENT_CUSTOM_DOWNSTREAM,
+      gst_structure_new_empty (CALLSTREAM_CLEAR_EVENT_NAME));
+}
+
+gboolean
+callstream_clear_event_is (GstEvent * event)
+{
+  const GstEventType type = GST_EVENT_TYPE (event);
+  if (type != GST_EVENT_CUSTOM_DOWNSTREAM
+      && type != GST_EVENT_CUSTOM_DOWNSTREAM_OOB)
+    return FALSE;
+  return gst_event_has_name (event, CALLSTREAM_CLEAR_EVENT_NAME);
+}
+
+GstEvent *
+callstream_played_event_new (guint64 played_ms, const gchar * mark)
+{
+  return gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+      gst_structure_new (CALLSTREAM_PLAYED_EVENT_NAME,
+          "played-ms", G_TYPE_UINT64, played_ms,
+          "mark", G_TYPE_STRING, mark != nullptr ? mark : "", nullptr));
+}
+
+gboolean
+callstream_played_event_parse (GstEvent * event, guint64 * played_ms,
+    const gchar ** mark)
+{
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM
+      || !gst_event_has_name (event, CALLSTREAM_PLAYED_EVENT_NAME))
+    return FALSE;
+  const GstStructure *s = gst_event_get_structure (event);
+  if (played_ms != nullptr && !gst_structure_get_uint64 (s, "played-ms", played_ms))
+    return FALSE;
+  if (mark != nullptr)
+    *mark = gst_structure_get_string (s, "mark");
+  return TRUE;
+}

@@ -26,6 +26,29 @@
  *   event (start=FALSE).
  *
  * Mark: an element message named "callstream-mark" with "name" and "call-sid".
+ *
+ * Clear (downstream, to twiliosink / exotelsink)
+ *   A custom event whose structure is named "callstream-clear", no fields.
+ *   Sent by a bridge on barge-in (the caller speaks over the reply). The sink
+ *   sends the provider's `clear`, drops the audio it still holds (gathered or
+ *   waiting for its pacing slot) and settles its pending marks at once: they
+ *   are forgotten, played-ms stays at the last confirmed mark, and their
+ *   echoes (Twilio returns every pending mark on clear) are ignored as stale.
+ *   Serialized (GST_EVENT_CUSTOM_DOWNSTREAM) it clears in stream order;
+ *   out-of-band (GST_EVENT_CUSTOM_DOWNSTREAM_OOB) it acts at once, before
+ *   buffers already queued upstream arrive. Both may be sent: a second
+ *   `clear` on the wire is harmless.
+ *
+ * Played position (upstream, from twiliosink / exotelsink)
+ *   A GST_EVENT_CUSTOM_UPSTREAM event named "callstream-played", sent each
+ *   time the provider echoes one of the sink's marks, i.e. the audio sent
+ *   before it has really played to the caller. Fields:
+ *     played-ms  guint64  audio confirmed played since the sink started, in
+ *                         ms (cleared audio never counts)
+ *     mark       string   the mark that confirmed it
+ *   The same running value is the sinks' read-only "played-ms" property. A
+ *   bridge cuts the model's reply at (played-ms - played-ms when the reply
+ *   started).
  */
 #pragma once
 
@@ -35,6 +58,8 @@ G_BEGIN_DECLS
 
 #define CALLSTREAM_CALL_INFO_NAME "callstream-call-info"
 #define CALLSTREAM_MARK_MESSAGE_NAME "callstream-mark"
+#define CALLSTREAM_CLEAR_EVENT_NAME "callstream-clear"
+#define CALLSTREAM_PLAYED_EVENT_NAME "callstream-played"
 
 #define CALLSTREAM_TAG_CALL_SID "call-sid"
 #define CALLSTREAM_TAG_STREAM_SID "stream-sid"
@@ -59,5 +84,19 @@ const gchar *callstream_call_info_id (const GstStructure * info);
  * other character. @duration_ms < 0 leaves the duration out. */
 GstEvent *callstream_dtmf_event_new (gchar digit, gboolean start,
     gint duration_ms);
+
+/* A "callstream-clear" event: serialized, or out-of-band when @out_of_band. */
+GstEvent *callstream_clear_event_new (gboolean out_of_band);
+
+/* TRUE if @event is a "callstream-clear" event (either kind). */
+gboolean callstream_clear_event_is (GstEvent * event);
+
+/* A "callstream-played" upstream event. */
+GstEvent *callstream_played_event_new (guint64 played_ms, const gchar * mark);
+
+/* FALSE if @event is not a "callstream-played" event; else fills the fields
+ * that are not NULL (@mark owned by @event). */
+gboolean callstream_played_event_parse (GstEvent * event, guint64 * played_ms,
+    const gchar ** mark);
 
 G_END_DECLS

@@ -7,7 +7,9 @@
 
 #include "callstream-events.h"
 #include "chunkdumper/gstchunkdumper.h"
+#include "exotelsink/gstexotelsink.h"
 #include "exotelsrc/gstexotelsrc.h"
+#include "twiliosink/gsttwiliosink.h"
 #include "twiliosrc/gsttwiliosrc.h"
 
 static gboolean
@@ -18,6 +20,8 @@ plugin_init (GstPlugin * plugin)
   ok |= GST_ELEMENT_REGISTER (exotelsrc, plugin);
   ok |= GST_ELEMENT_REGISTER (twiliosrc, plugin);
   ok |= GST_ELEMENT_REGISTER (chunkdumper, plugin);
+  ok |= GST_ELEMENT_REGISTER (twiliosink, plugin);
+  ok |= GST_ELEMENT_REGISTER (exotelsink, plugin);
   return ok;
 }
 

@@ -171,6 +171,8 @@ SingleCallServer::Impl::on_websocket (SoupServer *, SoupServerMessage *,
   g_object_set (connection, "max-incoming-payload-size", kMaxIncomingMessage,
       nullptr);
   self->call = std::make_unique<WebSocketReader> (connection, self->callbacks);
+  if (self->callbacks.on_connected)
+    self->callbacks.on_connected (connection);
 }
 
 bool

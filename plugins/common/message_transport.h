@@ -20,6 +20,8 @@ struct MessageCallbacks {
   std::function<void(const uint8_t *data, size_t size)> on_binary;
   // The peer closed the socket (or it broke): no more messages.
   std::function<void(int close_code, std::string_view reason)> on_closed;
+  // Optional: SingleCallServer accepted @connection, called on its thread.
+  std::function<void(SoupWebsocketConnection *connection)> on_connected;
 };
 
 // Reads a capture one WebSocket text message per line (JSON Lines).

@@ -16,6 +16,7 @@ enum Prop : guint {
   PROP_CONNECTION,
   PROP_PACE,
   PROP_BOUND_PORT,
+  PROP_SESSION,
 };
 
 struct GObjectUnref {
@@ -31,6 +32,7 @@ struct SourceInputs::Settings {
   std::string path;
   std::unique_ptr<SoupWebsocketConnection, GObjectUnref> connection;
   bool pace = kDefaultPace;
+  std::string session;
 
   std::unique_ptr<Settings> copy () const
   {
@@ -42,6 +44,7 @@ struct SourceInputs::Settings {
     if (connection)
       s->connection.reset (SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection.get ())));
     s->pace = pace;
+    s->session = session;
     return s;
   }
 };
@@ -84,6 +87,11 @@ SourceInputs::install_properties (GObjectClass *klass, guint first,
       g_param_spec_int ("bound-port", "Bound port",
           "The port the WebSocket server listens on (0 when not listening)",
           0, 65535, 0, GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property (klass, first + PROP_SESSION,
+      g_param_spec_string ("session", "Session",
+          "Name of the call session a sink on the same call (twiliosink, "
+          "exotelsink with the same session) answers through; not needed "
+          "when both get the same connection", nullptr, settable));
 }
 
 SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
@@ -125,6 +133,9 @@ SourceInputs::set_property (guint prop_id, const GValue *value)
     case PROP_PACE:
       s.pace = g_value_get_boolean (value);
       break;
+    case PROP_SESSION:
+      s.session = text != nullptr ? text : "";
+      break;
     default:
       return false;
   }
@@ -159,6 +170,9 @@ SourceInputs::get_property (guint prop_id, GValue *value)
       break;
     case PROP_BOUND_PORT:
       g_value_set_int (value, bound_port_);
+      break;
+    case PROP_SESSION:
+      g_value_set_string (value, s.session.empty ()? nullptr : s.session.c_str ());
       break;
     default:
       return false;
@@ -215,15 +229,45 @@ SourceInputs::socket_callbacks ()
   // may still call them.
   std::shared_ptr<GstElement> ref (GST_ELEMENT (gst_object_ref (element_)),
       gst_object_unref);
+  // The session too: the callbacks may outlive stop() by one message.
+  std::shared_ptr<CallSession> session = session_;
   return {
-    [ref, this] (std::string_view text) { receive_text (text); },
-    [ref, this] (const uint8_t *data, size_t size) { receive_binary (data, size); },
-    [ref, this] (int code, std::string_view reason) {
+    [ref, session, this] (std::string_view text) {
+      if (session)
+        session->note_connection_thread ();
+      receive_text (text);
+    },
+    [ref, session, this] (const uint8_t *data, size_t size) {
+      if (session)
+        session->note_connection_thread ();
+      receive_binary (data, size);
+    },
+    [ref, session, this] (int code, std::string_view reason) {
+      if (session)
+        session->closed ();
       g_autofree gchar *why = g_strdup_printf ("socket closed (%d %.*s)", code,
           static_cast<int> (reason.size ()), reason.data ());
       receive_end (why);
     },
+    [session] (SoupWebsocketConnection *connection) {
+      if (session)
+        session->attach (connection, true);
+    },
   };
+}
+
+void
+SourceInputs::deliver_mark (const std::string &name)
+{
+  if (session_)
+    session_->deliver_mark (name);
+}
+
+void
+SourceInputs::set_stream_sid (const std::string &stream_sid)
+{
+  if (session_)
+    session_->set_stream_sid (stream_sid);
 }
 
 // The pad task of a capture replay, STREAM_LOCK held: one line per iteration.
@@ -274,6 +318,8 @@ SourceInputs::start ()
     pacer_.set_enabled (s.pace);
     return gst_pad_start_task (srcpad_, replay_next, this, nullptr);
   }
+  if (!s.session.empty () || s.connection)
+    session_ = CallSession::obtain (s.session, s.connection.get ());
   if (s.port >= 0) {
     server_ = SingleCallServer::start (s.address, s.port, s.path,
         socket_callbacks (), &error);
@@ -287,6 +333,9 @@ SourceInputs::start ()
     GST_INFO_OBJECT (element_, "waiting for a call on ws://%s:%d%s",
         s.address.c_str (), server_->port (), s.path.c_str ());
   } else if (s.connection) {
+    // Attached before the reader exists; its context is recorded on the
+    // connection's first message (we may not be on its thread here).
+    session_->attach (s.connection.get (), false);
     reader_ = std::make_unique<WebSocketReader> (s.connection.get (),
         socket_callbacks ());
   }
@@ -301,6 +350,10 @@ SourceInputs::stop ()
   server_.reset ();
   reader_.reset ();
   capture_.reset ();
+  if (session_) {
+    session_->closed ();  // sinks stop sending: nobody reads the socket now
+    session_.reset ();
+  }
   active_.reset ();
   bound_port_ = 0;
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/call_output.h"
+#include "common/call_session.h"
 #include "common/message_transport.h"
 
 namespace callstream {
@@ -30,7 +31,7 @@ class SourceInputs {
   };
 
   // Property ids @first_prop_id .. @first_prop_id + kPropertyCount - 1.
-  static constexpr guint kPropertyCount = 7;
+  static constexpr guint kPropertyCount = 8;
   static void install_properties (GObjectClass *klass, guint first_prop_id,
       const char *provider, const char *default_path);
 
@@ -52,6 +53,13 @@ class SourceInputs {
   void set_stopping ();
   // The pacer outputs wait on: it waits only while replaying with pace=TRUE.
   ReplayPacer *pacer () { return &pacer_; }
+
+  // The call's session (from `session` or `connection`) between start and
+  // stop; nullptr when neither is set. Under the STREAM_LOCK, like handlers.
+  CallSession *session () { return session_.get (); }
+  // For a provider element's mark and start handlers; no-ops without session.
+  void deliver_mark (const std::string &name);
+  void set_stream_sid (const std::string &stream_sid);
 
   // Entry points for messages from any thread (sockets, the action signal,
   // send_event): take the STREAM_LOCK, refuse when flushing or ended.
@@ -82,6 +90,7 @@ class SourceInputs {
   std::unique_ptr<SingleCallServer> server_;
   std::unique_ptr<WebSocketReader> reader_;
   std::atomic<int> bound_port_ { 0 };
+  std::shared_ptr<CallSession> session_;
 };
 
 }  // namespace callstream

@@ -111,6 +111,7 @@ handle_text (GstExotelSrc * self, std::string_view text)
         if constexpr (std::is_same_v<T, exotel::ParseError>) {
           output.report_malformed (m.reason);
         } else if constexpr (std::is_same_v<T, exotel::Start>) {
+          self->impl->inputs.set_stream_sid (m.stream_sid);
           output.begin_call (describe_call (m));
         } else if constexpr (std::is_same_v<T, exotel::Media>) {
           if (!output.started ())
@@ -124,6 +125,7 @@ handle_text (GstExotelSrc * self, std::string_view text)
             output.push_dtmf (m.digit, m.duration_ms);
         } else if constexpr (std::is_same_v<T, exotel::Mark>) {
           output.post_mark (m.name);
+          self->impl->inputs.deliver_mark (m.name);
         } else if constexpr (std::is_same_v<T, exotel::Stop>) {
           return output.end_call (m.reason.empty ()? "stop" : m.reason.c_str ());
         } else if constexpr (std::is_same_v<T, exotel::Unknown>) {

@@ -139,6 +139,7 @@ begin_call (GstTwilioSrc * self, const twilio::Start & start)
     return impl->inbound.end_call ("unsupported media format");
   }
   impl->call = describe_call (start);
+  impl->inputs.set_stream_sid (start.stream_sid);
   impl->inbound.begin_call (impl->call);
   bool has_outbound = false;
   for (const std::string &track : start.tracks)
@@ -197,6 +198,7 @@ handle_text (GstTwilioSrc * self, std::string_view text)
             inbound.push_dtmf (m.digit, std::nullopt);
         } else if constexpr (std::is_same_v<T, twilio::Mark>) {
           inbound.post_mark (m.name);
+          self->impl->inputs.deliver_mark (m.name);
         } else if constexpr (std::is_same_v<T, twilio::Stop>) {
           return end_call (self, "stop");
         } else if constexpr (std::is_same_v<T, twilio::Unknown>) {
