@@ -13,6 +13,8 @@
  *     account-sid        string
  *     from, to           string  phone numbers as the provider sent them
  *     custom-parameters  GstStructure named "custom-parameters", string fields
+ *     tracks             GstValueArray of strings, as the provider listed them
+ *                        (Twilio: "inbound", "outbound"); absent when not sent
  *     encoding           string  the encoding name exactly as the provider sent it
  *     sample-rate        int     Hz
  *     bit-rate           int     as sent (0 when absent)

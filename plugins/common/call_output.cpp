@@ -49,6 +49,17 @@ call_info_structure (const char *provider, const CallDescription &call)
   g_value_init (&value, GST_TYPE_STRUCTURE);
   g_value_take_boxed (&value, params);
   gst_structure_take_value (info, "custom-parameters", &value);
+  if (!call.tracks.empty ()) {
+    GValue tracks = G_VALUE_INIT;
+    gst_value_array_init (&tracks, call.tracks.size ());
+    for (const std::string &track : call.tracks) {
+      GValue name = G_VALUE_INIT;
+      g_value_init (&name, G_TYPE_STRING);
+      g_value_set_string (&name, track.c_str ());
+      gst_value_array_append_and_take_value (&tracks, &name);
+    }
+    gst_structure_take_value (info, "tracks", &tracks);
+  }
   return info;
 }
 

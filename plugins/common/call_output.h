@@ -29,6 +29,7 @@ struct CallDescription {
   std::string from;
   std::string to;
   std::vector<std::pair<std::string, std::string>> custom_parameters;
+  std::vector<std::string> tracks;  // as the provider listed them, if it did
   std::string encoding_name;  // as the provider sent it
   AudioEncoding encoding = AudioEncoding::Pcm16;
   int sample_rate = 8000;

@@ -55,6 +55,7 @@ describe_call (const twilio::Start & start)
   call.stream_sid = start.stream_sid;
   call.account_sid = start.account_sid;
   call.custom_parameters = start.custom_parameters;
+  call.tracks = start.tracks;
   call.encoding_name = start.media_format.encoding_name.empty ()
       ? "audio/x-mulaw" : start.media_format.encoding_name;
   call.encoding = callstream::AudioEncoding::Mulaw;

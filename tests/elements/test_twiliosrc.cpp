@@ -134,6 +134,19 @@ test_inbound_track ()
   g_assert_cmpstr (gst_structure_get_string (info, "call-sid"), ==, "CAt");
   g_assert_cmpstr (gst_structure_get_string (info, "stream-sid"), ==, "MZt");
   g_assert_cmpstr (gst_structure_get_string (info, "account-sid"), ==, "ACt");
+  const GValue *tracks = gst_structure_get_value (info, "tracks");
+  g_assert_nonnull (tracks);
+  g_assert_cmpuint (gst_value_array_get_size (tracks), ==, 1);
+  g_assert_cmpstr (g_value_get_string (gst_value_array_get_value (tracks, 0)), ==, "inbound");
+  const GstStructure *params = gst_value_get_structure (
+      gst_structure_get_value (info, "custom-parameters"));
+  g_assert_cmpstr (gst_structure_get_string (params, "agent"), ==, "a1");
+  g_autoptr (GstEvent) tag_event = gst_pad_get_sticky_event (f.h->sinkpad, GST_EVENT_TAG, 0);
+  GstTagList *tags;
+  gst_event_parse_tag (tag_event, &tags);
+  g_autofree gchar *call_sid = nullptr;
+  g_assert_true (gst_tag_list_get_string (tags, CALLSTREAM_TAG_CALL_SID, &call_sid));
+  g_assert_cmpstr (call_sid, ==, "CAt");
 
   std::vector<std::string> sent;
   for (int chunk = 1; chunk <= 3; chunk++) {
