@@ -11,9 +11,10 @@
  *       ! twiliosink session=c1
  *
  * Threads: the WebSocket runs on its own GMainContext and thread per call
- * (realtime_socket). Model audio is decoded there, gathered to >= 50 ms
- * (reply_tracker) and queued; a task on the src pad pushes the queue, so a
- * sink that blocks never stalls the socket, and barge-in is handled at once.
+ * (realtime_socket). Model audio is decoded there (realtime_call), gathered
+ * to >= 50 ms (reply_tracker) and queued; a task on the src pad pushes the
+ * queue, so a sink that blocks never stalls the socket, and barge-in is
+ * handled at once.
  *
  * Timestamps: a sample counter continuing across replies; a reply that
  * starts after a silence jumps forward to the caller's running time, so the
@@ -36,18 +37,14 @@
  */
 #include "realtimebridge/gstrealtimebridge.h"
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "callstream-events.h"
-#include "protocol/base64.h"
 #include "protocol/realtime.h"
+#include "realtimebridge/realtime_call.h"
 #include "realtimebridge/realtime_socket.h"
-#include "realtimebridge/reply_tracker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_realtime_bridge_debug);
 #define GST_CAT_DEFAULT gst_realtime_bridge_debug
@@ -62,8 +59,6 @@ constexpr double kDefaultThreshold = 0.5;
 constexpr guint kDefaultPrefixPaddingMs = 300;
 constexpr guint kDefaultSilenceDurationMs = 500;
 constexpr guint kDefaultConnectTimeoutMs = 10000;
-constexpr gint64 kMinChunkMs = 50;
-constexpr const char *kTranscriptMessage = "callstream-transcript";
 
 enum {
   PROP_0,
@@ -98,49 +93,16 @@ struct Settings {
   guint connect_timeout_ms = kDefaultConnectTimeoutMs;
 };
 
-// One call: reset when the element starts.
-struct CallState {
-  std::unique_ptr<callstream::RealtimeSocket> socket;
-  std::unique_ptr<callstream::ReplyTracker> tracker;
-  realtime::AudioFormat format = realtime::AudioFormat::Pcmu;
-  gint rate = 8000;
-  size_t bytes_per_second = 8000;
-  GstSegment caller_segment;
-  GstClockTime caller_position = 0;  // running time the caller's audio reached
-  GstClockTime next_pts = 0;
-  guint64 samples_in_reply = 0;
-  std::string stamped_item;          // item whose audio next_pts continues
-  std::string call_id;
-  bool opened = false;
-  bool failed = false;
-  bool stream_started = false;
-  guint64 truncations = 0;
-  guint64 late_deltas = 0;
-  guint64 malformed = 0;
-};
-
 }  // namespace
 
-// Lock order: settings_lock, then lock. The socket's own lock is taken under
-// lock (send) but never the other way round.
+// Lock order: settings_lock, then call.lock.
 struct RealtimeBridgeImpl {
+  RealtimeBridgeImpl (GstElement *element, GstPad *srcpad)
+      : call (element, srcpad, gst_realtime_bridge_debug) {}
+
   std::mutex settings_lock;
   Settings settings;
-
-  std::mutex lock;
-  std::condition_variable changed;
-  std::deque<GstMiniObject *> output;  // buffers and events for the src task
-  bool flushing = true;
-  CallState call;
-
-  ~RealtimeBridgeImpl () { drop_output (); }
-
-  void drop_output ()
-  {
-    for (GstMiniObject *item : output)
-      gst_mini_object_unref (item);
-    output.clear ();
-  }
+  callstream::RealtimeCall call;
 };
 
 struct _GstRealtimeBridge {
@@ -163,193 +125,12 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (BRIDGE_CAPS));
 
-/* ---- output queue (lock held) ------------------------------------------ */
-
-static void
-enqueue_locked (RealtimeBridgeImpl * impl, GstMiniObject * item)
-{
-  impl->output.push_back (item);
-  impl->changed.notify_all ();
-}
-
-// Model audio, stamped from the sample counter.
-static void
-enqueue_audio_locked (RealtimeBridgeImpl * impl, const std::string & item_id,
-    std::vector<std::vector<uint8_t>> & chunks)
-{
-  CallState &c = impl->call;
-  for (std::vector<uint8_t> &chunk : chunks) {
-    if (item_id != c.stamped_item) {
-      // A new reply: continue the counter, or jump to the caller's time.
-      c.next_pts = std::max (c.next_pts, c.caller_position);
-      c.stamped_item = item_id;
-    }
-    const size_t frame = c.format == realtime::AudioFormat::Pcm24k ? 2 : 1;
-    const guint64 samples = chunk.size () / frame;
-    GstBuffer *buffer = gst_buffer_new_memdup (chunk.data (), chunk.size ());
-    GST_BUFFER_PTS (buffer) = c.next_pts;
-    GST_BUFFER_DURATION (buffer) = gst_util_uint64_scale (samples, GST_SECOND, c.rate);
-    c.next_pts += GST_BUFFER_DURATION (buffer);
-    enqueue_locked (impl, GST_MINI_OBJECT (buffer));
-  }
-  chunks.clear ();
-}
-
-/* ---- the socket's side (socket thread) ---------------------------------- */
-
-static void
-fail_call (GstRealtimeBridge * self, const std::string & reason)
-{
-  RealtimeBridgeImpl *impl = self->impl;
-  std::string call_id;
-  bool opened = false;
-  {
-    std::lock_guard guard (impl->lock);
-    if (impl->call.failed)
-      return;
-    impl->call.failed = true;
-    call_id = impl->call.call_id;
-    opened = impl->call.opened;
-  }
-  const char *id = call_id.empty () ? "(unknown)" : call_id.c_str ();
-  // Not open yet: the connection failed; open: the call did.
-  if (opened)
-    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, FAILED,
-        ("OpenAI Realtime: %s", reason.c_str ()), ("call %s: %s", id, reason.c_str ()),
-        ("call-id", G_TYPE_STRING, id, nullptr));
-  else
-    GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_READ_WRITE,
-        ("OpenAI Realtime: %s", reason.c_str ()), ("call %s: %s", id, reason.c_str ()),
-        ("call-id", G_TYPE_STRING, id, nullptr));
-}
-
-static void
-post_transcript (GstRealtimeBridge * self, const char *role,
-    const std::string & item_id, const std::string & transcript)
-{
-  std::string call_id;
-  {
-    std::lock_guard guard (self->impl->lock);
-    call_id = self->impl->call.call_id;
-  }
-  GstStructure *s = gst_structure_new (kTranscriptMessage,
-      "role", G_TYPE_STRING, role,
-      "transcript", G_TYPE_STRING, transcript.c_str (),
-      "item-id", G_TYPE_STRING, item_id.c_str (),
-      "call-id", G_TYPE_STRING, call_id.c_str (), nullptr);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-}
-
-static void
-on_audio_delta (GstRealtimeBridge * self, const realtime::AudioDelta & delta)
-{
-  RealtimeBridgeImpl *impl = self->impl;
-  std::vector<uint8_t> audio (callstream::base64_decoded_max (delta.delta.size ()));
-  auto size = callstream::base64_decode_into (delta.delta, audio.data ());
-  std::lock_guard guard (impl->lock);
-  if (!size || !impl->call.tracker) {
-    impl->call.malformed++;
-    GST_WARNING_OBJECT (self, "audio delta of %s is not base64", delta.item_id.c_str ());
-    return;
-  }
-  std::vector<std::vector<uint8_t>> ready;
-  if (!impl->call.tracker->add_audio (delta.item_id, audio.data (), *size, ready)) {
-    impl->call.late_deltas++;
-    GST_LOG_OBJECT (self, "late delta of truncated item %s", delta.item_id.c_str ());
-    return;
-  }
-  enqueue_audio_locked (impl, delta.item_id, ready);
-}
-
-static void
-on_audio_done (GstRealtimeBridge * self, const std::string & item_id)
-{
-  RealtimeBridgeImpl *impl = self->impl;
-  std::lock_guard guard (impl->lock);
-  if (!impl->call.tracker)
-    return;
-  std::vector<std::vector<uint8_t>> ready;
-  impl->call.tracker->finish_item (item_id, ready);
-  enqueue_audio_locked (impl, item_id, ready);
-}
-
-static void
-on_speech_started (GstRealtimeBridge * self)
-{
-  RealtimeBridgeImpl *impl = self->impl;
-  std::optional<callstream::ReplyTracker::Truncation> cut;
-  {
-    std::lock_guard guard (impl->lock);
-    if (!impl->call.tracker)
-      return;
-    cut = impl->call.tracker->barge_in ();
-    if (!cut)
-      return;
-    impl->call.truncations++;
-    // Queued model audio goes; events (EOS, call info) stay.
-    std::deque<GstMiniObject *> kept;
-    for (GstMiniObject *item : impl->output) {
-      if (GST_IS_BUFFER (item))
-        gst_mini_object_unref (item);
-      else
-        kept.push_back (item);
-    }
-    impl->output.swap (kept);
-    // Serialized as well: a buffer the task is pushing now is cleared too.
-    enqueue_locked (impl, GST_MINI_OBJECT (callstream_clear_event_new (FALSE)));
-    impl->call.socket->send (realtime::item_truncate (cut->item_id, cut->audio_end_ms));
-  }
-  GST_INFO_OBJECT (self, "barge-in: truncating %s at %" G_GINT64_FORMAT " ms",
-      cut->item_id.c_str (), cut->audio_end_ms);
-  gst_pad_push_event (self->srcpad, callstream_clear_event_new (TRUE));
-}
-
-static void
-on_server_text (GstRealtimeBridge * self, std::string_view text)
-{
-  realtime::ServerEvent event = realtime::parse_server_event (text);
-  if (auto *delta = std::get_if<realtime::AudioDelta> (&event)) {
-    on_audio_delta (self, *delta);
-  } else if (auto *done = std::get_if<realtime::AudioDone> (&event)) {
-    on_audio_done (self, done->item_id);
-  } else if (std::holds_alternative<realtime::SpeechStarted> (event)) {
-    on_speech_started (self);
-  } else if (auto *caller = std::get_if<realtime::CallerTranscript> (&event)) {
-    post_transcript (self, "caller", caller->item_id, caller->transcript);
-  } else if (auto *model = std::get_if<realtime::ModelTranscript> (&event)) {
-    post_transcript (self, "model", model->item_id, model->transcript);
-  } else if (auto *error = std::get_if<realtime::Error> (&event)) {
-    std::string reason = "error event: " + (error->message.empty ()
-        ? std::string ("(no message)") : error->message);
-    if (!error->type.empty () || !error->code.empty ())
-      reason += " (" + error->type + (error->code.empty () ? "" : "/" + error->code) + ")";
-    fail_call (self, reason);
-  } else if (auto *bad = std::get_if<realtime::ParseError> (&event)) {
-    std::lock_guard guard (self->impl->lock);
-    self->impl->call.malformed++;
-    GST_WARNING_OBJECT (self, "unusable server event: %s", bad->reason.c_str ());
-  } else if (auto *unknown = std::get_if<realtime::Unknown> (&event)) {
-    GST_LOG_OBJECT (self, "server event %s", unknown->type.c_str ());
-  }
-}
-
 /* ---- sink pad (caller's audio) ------------------------------------------ */
 
-// Opens the socket for @format; with impl->lock held.
-static void
-start_call_locked (GstRealtimeBridge * self, const Settings & settings,
-    realtime::AudioFormat format, gint rate)
+// What the socket connects to and sends first, from the properties.
+static callstream::RealtimeSocket::Options
+socket_options (const Settings & settings, realtime::AudioFormat format)
 {
-  RealtimeBridgeImpl *impl = self->impl;
-  CallState &c = impl->call;
-  c.format = format;
-  c.rate = rate;
-  const size_t frame = format == realtime::AudioFormat::Pcm24k ? 2 : 1;
-  c.bytes_per_second = static_cast<size_t> (rate) * frame;
-  c.tracker = std::make_unique<callstream::ReplyTracker> (c.bytes_per_second, frame,
-      kMinChunkMs);
-
   realtime::SessionConfig config;
   config.model = settings.model;
   config.format = format;
@@ -368,20 +149,7 @@ start_call_locked (GstRealtimeBridge * self, const Settings & settings,
   options.opening.push_back (realtime::session_update (config));
   if (!settings.greeting.empty ())
     options.opening.push_back (realtime::response_create (settings.greeting));
-
-  c.socket = std::make_unique<callstream::RealtimeSocket> (
-      callstream::RealtimeSocket::Handlers {
-        [self] {
-          std::lock_guard guard (self->impl->lock);
-          self->impl->call.opened = true;
-          GST_INFO_OBJECT (self, "Realtime socket open");
-        },
-        [self] (std::string_view text) { on_server_text (self, text); },
-        [self] (const std::string &reason) { fail_call (self, reason); },
-      });
-  GST_INFO_OBJECT (self, "connecting, model %s, %s", settings.model.c_str (),
-      realtime::format_type (format));
-  c.socket->start (std::move (options));
+  return options;
 }
 
 static gboolean
@@ -398,8 +166,9 @@ handle_caps (GstRealtimeBridge * self, GstCaps * caps)
     std::lock_guard guard (impl->settings_lock);
     settings = impl->settings;
   }
-  std::lock_guard guard (impl->lock);
-  CallState &c = impl->call;
+  callstream::RealtimeCall &call = impl->call;
+  std::lock_guard guard (call.lock);
+  callstream::RealtimeCall::State &c = call.state;
   if (c.socket) {
     if (c.format != format) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Caller audio changed format mid-call"),
@@ -411,14 +180,14 @@ handle_caps (GstRealtimeBridge * self, GstCaps * caps)
   if (!c.stream_started) {
     g_autofree gchar *stream_id = gst_pad_create_stream_id (self->srcpad,
         GST_ELEMENT (self), "model");
-    enqueue_locked (impl, GST_MINI_OBJECT (gst_event_new_stream_start (stream_id)));
+    call.enqueue (GST_MINI_OBJECT (gst_event_new_stream_start (stream_id)));
     c.stream_started = true;
   }
-  enqueue_locked (impl, GST_MINI_OBJECT (gst_event_new_caps (caps)));
+  call.enqueue (GST_MINI_OBJECT (gst_event_new_caps (caps)));
   GstSegment segment;
   gst_segment_init (&segment, GST_FORMAT_TIME);
-  enqueue_locked (impl, GST_MINI_OBJECT (gst_event_new_segment (&segment)));
-  start_call_locked (self, settings, format, rate);
+  call.enqueue (GST_MINI_OBJECT (gst_event_new_segment (&segment)));
+  call.start (format, rate, socket_options (settings, format));
   return TRUE;
 }
 
@@ -426,7 +195,7 @@ static gboolean
 gst_realtime_bridge_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
   auto *self = GST_REALTIME_BRIDGE (parent);
-  RealtimeBridgeImpl *impl = self->impl;
+  callstream::RealtimeCall &call = self->impl->call;
   gboolean ret = TRUE;
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS: {
@@ -436,24 +205,24 @@ gst_realtime_bridge_sink_event (GstPad * pad, GstObject * parent, GstEvent * eve
       break;
     }
     case GST_EVENT_SEGMENT: {
-      std::lock_guard guard (impl->lock);
-      gst_event_copy_segment (event, &impl->call.caller_segment);
+      std::lock_guard guard (call.lock);
+      gst_event_copy_segment (event, &call.state.caller_segment);
       break;
     }
     case GST_EVENT_EOS: {
-      std::lock_guard guard (impl->lock);
-      enqueue_locked (impl, GST_MINI_OBJECT (gst_event_ref (event)));
+      std::lock_guard guard (call.lock);
+      call.enqueue (GST_MINI_OBJECT (gst_event_ref (event)));
       break;
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
     case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY: {
       // Call info (the sink needs stream-sid) and DTMF go on in order.
-      std::lock_guard guard (impl->lock);
+      std::lock_guard guard (call.lock);
       if (const GstStructure *info = callstream_call_info_event_parse (event)) {
         if (const gchar *id = callstream_call_info_id (info))
-          impl->call.call_id = id;
+          call.state.call_id = id;
       }
-      enqueue_locked (impl, GST_MINI_OBJECT (gst_event_ref (event)));
+      call.enqueue (GST_MINI_OBJECT (gst_event_ref (event)));
       break;
     }
     default:
@@ -470,10 +239,9 @@ gst_realtime_bridge_sink_event (GstPad * pad, GstObject * parent, GstEvent * eve
 static GstFlowReturn
 gst_realtime_bridge_chain (GstPad *, GstObject * parent, GstBuffer * buffer)
 {
-  auto *self = GST_REALTIME_BRIDGE (parent);
-  RealtimeBridgeImpl *impl = self->impl;
-  std::lock_guard guard (impl->lock);
-  CallState &c = impl->call;
+  callstream::RealtimeCall &call = GST_REALTIME_BRIDGE (parent)->impl->call;
+  std::lock_guard guard (call.lock);
+  callstream::RealtimeCall::State &c = call.state;
   if (c.failed) {
     gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
@@ -505,18 +273,18 @@ gst_realtime_bridge_chain (GstPad *, GstObject * parent, GstBuffer * buffer)
 static void
 gst_realtime_bridge_loop (GstRealtimeBridge * self)
 {
-  RealtimeBridgeImpl *impl = self->impl;
+  callstream::RealtimeCall &call = self->impl->call;
   GstMiniObject *item = nullptr;
   {
-    std::unique_lock held (impl->lock);
-    impl->changed.wait (held, [impl] { return impl->flushing || !impl->output.empty (); });
-    if (impl->flushing) {
+    std::unique_lock held (call.lock);
+    call.changed.wait (held, [&call] { return call.flushing || !call.output.empty (); });
+    if (call.flushing) {
       held.unlock ();
       gst_pad_pause_task (self->srcpad);
       return;
     }
-    item = impl->output.front ();
-    impl->output.pop_front ();
+    item = call.output.front ();
+    call.output.pop_front ();
   }
   GstFlowReturn flow = GST_FLOW_OK;
   if (GST_IS_BUFFER (item)) {
@@ -540,13 +308,13 @@ gst_realtime_bridge_src_activate_mode (GstPad * pad, GstObject * parent,
     GstPadMode mode, gboolean active)
 {
   auto *self = GST_REALTIME_BRIDGE (parent);
-  RealtimeBridgeImpl *impl = self->impl;
+  callstream::RealtimeCall &call = self->impl->call;
   if (mode != GST_PAD_MODE_PUSH)
     return FALSE;
   {
-    std::lock_guard guard (impl->lock);
-    impl->flushing = !active;
-    impl->changed.notify_all ();
+    std::lock_guard guard (call.lock);
+    call.flushing = !active;
+    call.changed.notify_all ();
   }
   if (active)
     return gst_pad_start_task (pad, (GstTaskFunction) gst_realtime_bridge_loop, self,
@@ -557,13 +325,13 @@ gst_realtime_bridge_src_activate_mode (GstPad * pad, GstObject * parent,
 static gboolean
 gst_realtime_bridge_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
-  auto *self = GST_REALTIME_BRIDGE (parent);
+  callstream::RealtimeCall &call = GST_REALTIME_BRIDGE (parent)->impl->call;
   guint64 played_ms = 0;
   if (callstream_played_event_parse (event, &played_ms, nullptr)) {
     // Ours: the sink's played position, not for the caller's side.
-    std::lock_guard guard (self->impl->lock);
-    if (self->impl->call.tracker)
-      self->impl->call.tracker->set_played_ms (played_ms);
+    std::lock_guard guard (call.lock);
+    if (call.state.tracker)
+      call.state.tracker->set_played_ms (played_ms);
     gst_event_unref (event);
     return TRUE;
   }
@@ -575,27 +343,26 @@ gst_realtime_bridge_src_event (GstPad * pad, GstObject * parent, GstEvent * even
 static GstStateChangeReturn
 gst_realtime_bridge_change_state (GstElement * element, GstStateChange transition)
 {
-  auto *self = GST_REALTIME_BRIDGE (element);
-  RealtimeBridgeImpl *impl = self->impl;
+  callstream::RealtimeCall &call = GST_REALTIME_BRIDGE (element)->impl->call;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    std::lock_guard guard (impl->lock);
-    impl->drop_output ();
-    impl->call = CallState ();
-    gst_segment_init (&impl->call.caller_segment, GST_FORMAT_TIME);
+    std::lock_guard guard (call.lock);
+    call.drop_output ();
+    call.state = callstream::RealtimeCall::State ();
+    gst_segment_init (&call.state.caller_segment, GST_FORMAT_TIME);
   }
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (gst_realtime_bridge_parent_class)
       ->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     std::unique_ptr<callstream::RealtimeSocket> socket;
     {
-      std::lock_guard guard (impl->lock);
-      socket = std::move (impl->call.socket);
+      std::lock_guard guard (call.lock);
+      socket = std::move (call.state.socket);
     }
     // Joined without our lock: its handlers take it.
     socket.reset ();
-    std::lock_guard guard (impl->lock);
-    impl->drop_output ();
-    impl->call.tracker.reset ();
+    std::lock_guard guard (call.lock);
+    call.drop_output ();
+    call.state.tracker.reset ();
   }
   return ret;
 }
@@ -639,8 +406,8 @@ gst_realtime_bridge_get_property (GObject * object, guint prop_id, GValue * valu
   auto *self = GST_REALTIME_BRIDGE (object);
   RealtimeBridgeImpl *impl = self->impl;
   if (prop_id >= PROP_FRAMES_SENT) {
-    std::lock_guard guard (impl->lock);
-    const CallState &c = impl->call;
+    std::lock_guard guard (impl->call.lock);
+    const callstream::RealtimeCall::State &c = impl->call.state;
     guint64 stat = 0;
     switch (prop_id) {
       case PROP_FRAMES_SENT: stat = c.socket ? c.socket->frames_sent () : 0; break;
@@ -689,11 +456,6 @@ gst_realtime_bridge_finalize (GObject * object)
 static void
 gst_realtime_bridge_init (GstRealtimeBridge * self)
 {
-  self->impl = new RealtimeBridgeImpl;
-  if (const gchar *key = g_getenv ("OPENAI_API_KEY"))
-    self->impl->settings.api_key = key;
-  gst_segment_init (&self->impl->call.caller_segment, GST_FORMAT_TIME);
-
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_realtime_bridge_chain));
   gst_pad_set_event_function (self->sinkpad,
@@ -707,6 +469,11 @@ gst_realtime_bridge_init (GstRealtimeBridge * self)
   gst_pad_set_event_function (self->srcpad,
       GST_DEBUG_FUNCPTR (gst_realtime_bridge_src_event));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  // After the pads: the call pushes its clears out of srcpad.
+  self->impl = new RealtimeBridgeImpl (GST_ELEMENT (self), self->srcpad);
+  if (const gchar *key = g_getenv ("OPENAI_API_KEY"))
+    self->impl->settings.api_key = key;
 }
 
 static GParamSpec *
