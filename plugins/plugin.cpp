@@ -9,6 +9,7 @@
 #include "chunkdumper/gstchunkdumper.h"
 #include "exotelsink/gstexotelsink.h"
 #include "exotelsrc/gstexotelsrc.h"
+#include "redisstreamsink/gstredisstreamsink.h"
 #include "twiliosink/gsttwiliosink.h"
 #include "realtimebridge/gstrealtimebridge.h"
 #include "twiliosrc/gsttwiliosrc.h"
@@ -21,6 +22,7 @@ plugin_init (GstPlugin * plugin)
   ok |= GST_ELEMENT_REGISTER (exotelsrc, plugin);
   ok |= GST_ELEMENT_REGISTER (twiliosrc, plugin);
   ok |= GST_ELEMENT_REGISTER (chunkdumper, plugin);
+  ok |= GST_ELEMENT_REGISTER (redisstreamsink, plugin);
   ok |= GST_ELEMENT_REGISTER (twiliosink, plugin);
   ok |= GST_ELEMENT_REGISTER (realtimebridge, plugin);
   ok |= GST_ELEMENT_REGISTER (exotelsink, plugin);

@@ -1,0 +1,465 @@
+// The Redis side with no network: URLs (every accepted form and every refusal
+// with its reason), key templates, the handshake, and the XADD of each entry
+// kind, decoded back from RESP argument by argument and checked byte-exact.
+#include "protocol/redis_entry.h"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace std::string_view_literals;
+using callstream::RedisUrl;
+
+namespace {
+
+using Argv = std::vector<std::string>;
+
+// g_assert_cmpstr keeps only the pointer: a temporary string would be gone.
+void expect_eq(const std::string &got, std::string_view want) {
+  if (got != want)
+    g_error("got \"%s\", want \"%.*s\"", got.c_str(),
+            static_cast<int>(want.size()), want.data());
+}
+
+// Splits one RESP array of bulk strings; fails the test on anything else.
+Argv decode_resp(const std::string &command) {
+  Argv argv;
+  size_t at = 0;
+  auto read_line = [&](char kind) {
+    g_assert_cmpint(command[at], ==, kind);
+    size_t end = command.find("\r\n", at);
+    g_assert_true(end != std::string::npos);
+    long value = std::stol(command.substr(at + 1, end - at - 1));
+    at = end + 2;
+    return value;
+  };
+  long argc = read_line('*');
+  for (long i = 0; i < argc; i++) {
+    long size = read_line('$');
+    argv.push_back(command.substr(at, size));
+    at += size;
+    expect_eq(command.substr(at, 2), "\r\n");
+    at += 2;
+  }
+  g_assert_cmpuint(at, ==, command.size());
+  return argv;
+}
+
+void assert_argv(const Argv &got, const Argv &want) {
+  for (size_t i = 0; i < std::min(got.size(), want.size()); i++) {
+    if (got[i] != want[i])
+      g_error("argument %zu: got \"%s\", want \"%s\"", i, got[i].c_str(),
+              want[i].c_str());
+  }
+  g_assert_cmpuint(got.size(), ==, want.size());
+}
+
+// ---- URLs ----
+
+struct UrlCase {
+  const char *path;
+  const char *url;
+  // Expected on success (error_part == nullptr).
+  RedisUrl::Transport transport = RedisUrl::Transport::kTcp;
+  const char *host = "";
+  int port = 0;
+  const char *socket_path = "";
+  const char *user = "";
+  std::string password;
+  int db = 0;
+  const char *display = "";
+  // Expected on failure: a part of the reason.
+  const char *error_part = nullptr;
+};
+
+constexpr auto kTcp = RedisUrl::Transport::kTcp;
+constexpr auto kUnix = RedisUrl::Transport::kUnix;
+
+const UrlCase kUrlCases[] = {
+  {"/redis-url/default", "redis://127.0.0.1:6379", kTcp, "127.0.0.1", 6379,
+   "", "", "", 0, "redis://127.0.0.1:6379"},
+  {"/redis-url/no-port", "redis://redis.internal", kTcp, "redis.internal",
+   6379, "", "", "", 0, "redis://redis.internal:6379"},
+  {"/redis-url/db", "redis://localhost:6380/3", kTcp, "localhost", 6380, "",
+   "", "", 3, "redis://localhost:6380/3"},
+  {"/redis-url/trailing-slash", "redis://localhost:6380/", kTcp, "localhost",
+   6380, "", "", "", 0, "redis://localhost:6380"},
+  {"/redis-url/db-query", "redis://localhost?db=2", kTcp, "localhost", 6379,
+   "", "", "", 2, "redis://localhost:6379/2"},
+  {"/redis-url/password-only", "redis://:s3cret@10.0.0.5:6379/1", kTcp,
+   "10.0.0.5", 6379, "", "", "s3cret", 1, "redis://:***@10.0.0.5:6379/1"},
+  {"/redis-url/user-and-password", "redis://ingest:pa55@host:7000", kTcp,
+   "host", 7000, "", "ingest", "pa55", 0, "redis://ingest:***@host:7000"},
+  {"/redis-url/percent-decoded", "redis://us%40er:p%3Aw%2Fd%25@host:1", kTcp,
+   "host", 1, "", "us@er", "p:w/d%", 0, "redis://us@er:***@host:1"},
+  {"/redis-url/at-in-password", "redis://:a@b@host:6379", kTcp, "host", 6379,
+   "", "", "a@b", 0, "redis://:***@host:6379"},
+  {"/redis-url/nul-in-password", "redis://:a%00b@host", kTcp, "host", 6379,
+   "", "", std::string("a\0b"sv), 0, "redis://:***@host:6379"},
+  {"/redis-url/ipv6", "redis://[::1]:6390/4", kTcp, "::1", 6390, "", "", "",
+   4, "redis://[::1]:6390/4"},
+  {"/redis-url/ipv6-no-port", "redis://[fe80::1]", kTcp, "fe80::1", 6379, "",
+   "", "", 0, "redis://[fe80::1]:6379"},
+  {"/redis-url/scheme-case", "REDIS://Host:6379", kTcp, "Host", 6379, "", "",
+   "", 0, "redis://Host:6379"},
+  {"/redis-url/max-port", "redis://h:65535", kTcp, "h", 65535, "", "", "", 0,
+   "redis://h:65535"},
+  {"/redis-url/unix", "unix:///run/redis/redis.sock", kUnix, "", 0,
+   "/run/redis/redis.sock", "", "", 0, "unix:///run/redis/redis.sock"},
+  {"/redis-url/unix-db", "unix:///tmp/r.sock?db=5", kUnix, "", 0,
+   "/tmp/r.sock", "", "", 5, "unix:///tmp/r.sock?db=5"},
+  {"/redis-url/unix-password", "unix://:pw@/tmp/r.sock", kUnix, "", 0,
+   "/tmp/r.sock", "", "pw", 0, "unix://:***@/tmp/r.sock"},
+  {"/redis-url/unix-percent-path", "unix:///tmp/my%20dir/r.sock", kUnix, "",
+   0, "/tmp/my dir/r.sock", "", "", 0, "unix:///tmp/my dir/r.sock"},
+
+  {"/redis-url/error/empty", "", kTcp, "", 0, "", "", "", 0, "", "not a URL"},
+  {"/redis-url/error/no-scheme", "127.0.0.1:6379", kTcp, "", 0, "", "", "", 0,
+   "", "not a URL"},
+  {"/redis-url/error/http", "http://127.0.0.1:6379", kTcp, "", 0, "", "", "",
+   0, "", "unsupported scheme \"http\""},
+  {"/redis-url/error/tls", "rediss://host:6380", kTcp, "", 0, "", "", "", 0,
+   "", "TLS"},
+  {"/redis-url/error/no-host", "redis://:6379", kTcp, "", 0, "", "", "", 0, "",
+   "no host"},
+  {"/redis-url/error/nothing", "redis://", kTcp, "", 0, "", "", "", 0, "",
+   "no host"},
+  {"/redis-url/error/port-word", "redis://host:abc", kTcp, "", 0, "", "", "",
+   0, "", "port \"abc\" is not a number"},
+  {"/redis-url/error/port-zero", "redis://host:0", kTcp, "", 0, "", "", "", 0,
+   "", "port \"0\""},
+  {"/redis-url/error/port-too-big", "redis://host:65536", kTcp, "", 0, "", "",
+   "", 0, "", "port \"65536\""},
+  {"/redis-url/error/port-negative", "redis://host:-1", kTcp, "", 0, "", "",
+   "", 0, "", "port \"-1\""},
+  {"/redis-url/error/port-empty", "redis://host:", kTcp, "", 0, "", "", "", 0,
+   "", "empty port"},
+  {"/redis-url/error/db-word", "redis://host:6379/zero", kTcp, "", 0, "", "",
+   "", 0, "", "database \"zero\" is not a number"},
+  {"/redis-url/error/db-negative", "redis://host/-2", kTcp, "", 0, "", "", "",
+   0, "", "database \"-2\""},
+  {"/redis-url/error/ipv6-no-brackets", "redis://::1:6379", kTcp, "", 0, "",
+   "", "", 0, "", "brackets"},
+  {"/redis-url/error/ipv6-unclosed", "redis://[::1:6379", kTcp, "", 0, "", "",
+   "", 0, "", "unclosed"},
+  {"/redis-url/error/user-without-password", "redis://bob@host", kTcp, "", 0,
+   "", "", "", 0, "", "needs a password"},
+  {"/redis-url/error/empty-password", "redis://bob:@host", kTcp, "", 0, "",
+   "", "", 0, "", "empty password"},
+  {"/redis-url/error/bad-percent", "redis://:p%zz@host", kTcp, "", 0, "", "",
+   "", 0, "", "percent-encoding"},
+  {"/redis-url/error/truncated-percent", "redis://:p%4@host", kTcp, "", 0, "",
+   "", "", 0, "", "percent-encoding"},
+  {"/redis-url/error/unknown-param", "redis://host?timeout=5", kTcp, "", 0, "",
+   "", "", 0, "", "unknown parameter \"timeout=5\""},
+  {"/redis-url/error/unix-relative", "unix://redis.sock", kUnix, "", 0, "", "",
+   "", 0, "", "absolute"},
+  {"/redis-url/error/unix-empty", "unix://", kUnix, "", 0, "", "", "", 0, "",
+   "absolute"},
+  {"/redis-url/error/unix-root-only", "unix:///", kUnix, "", 0, "", "", "", 0,
+   "", "no socket path"},
+};
+
+void test_url(gconstpointer data) {
+  const auto &c = *static_cast<const UrlCase *>(data);
+  auto parsed = callstream::parse_redis_url(c.url);
+  if (c.error_part != nullptr) {
+    auto *error = std::get_if<callstream::RedisUrlError>(&parsed);
+    if (error == nullptr)
+      g_error("\"%s\" was accepted", c.url);
+    if (error->reason.find(c.error_part) == std::string::npos)
+      g_error("reason \"%s\" lacks \"%s\"", error->reason.c_str(), c.error_part);
+    g_assert_true(error->reason.find('\n') == std::string::npos);
+    return;
+  }
+  auto *url = std::get_if<RedisUrl>(&parsed);
+  if (url == nullptr)
+    g_error("\"%s\" refused: %s", c.url,
+            std::get<callstream::RedisUrlError>(parsed).reason.c_str());
+  g_assert_true(url->transport == c.transport);
+  g_assert_cmpstr(url->host.c_str(), ==, c.host);
+  g_assert_cmpint(url->port, ==, c.port);
+  g_assert_cmpstr(url->socket_path.c_str(), ==, c.socket_path);
+  g_assert_cmpstr(url->user.c_str(), ==, c.user);
+  g_assert_cmpmem(url->password.data(), url->password.size(),
+                  c.password.data(), c.password.size());
+  g_assert_cmpint(url->db, ==, c.db);
+  const std::string display = url->display();
+  g_assert_cmpstr(display.c_str(), ==, c.display);
+  // A password never shows.
+  if (url->password.size() > 1)
+    g_assert_true(display.find(url->password) == std::string::npos);
+}
+
+void test_connection_key() {
+  auto key = [](const char *text) {
+    return std::get<RedisUrl>(callstream::parse_redis_url(text))
+        .connection_key();
+  };
+  g_assert_true(key("redis://h:1") == key("redis://h:1/0"));
+  g_assert_true(key("redis://h:6379") == key("redis://h"));
+  g_assert_true(key("redis://h:1") != key("redis://h:2"));
+  g_assert_true(key("redis://h:1/1") != key("redis://h:1/2"));
+  g_assert_true(key("redis://:a@h:1") != key("redis://:b@h:1"));
+  g_assert_true(key("redis://u:a@h:1") != key("redis://:a@h:1"));
+  // Fields cannot run into each other.
+  g_assert_true(key("redis://ab:c@h") != key("redis://a:bc@h"));
+  g_assert_true(key("unix:///tmp/a") != key("redis://h"));
+}
+
+void test_redact() {
+  struct {
+    const char *in, *out;
+  } cases[] = {
+    {"redis://:secret@host:6379", "redis://:***@host:6379"},
+    {"redis://user:secret@host:notaport", "redis://user:***@host:notaport"},
+    {"redis://host:6379", "redis://host:6379"},
+    {"unix://:pw@/tmp/s", "unix://:***@/tmp/s"},
+    {"garbage", "garbage"},
+  };
+  for (const auto &c : cases)
+    expect_eq(callstream::redact_redis_url(c.in), c.out);
+}
+
+// ---- Stream keys ----
+
+void test_stream_keys() {
+  struct {
+    const char *key_template, *call, *stream, *want;
+  } cases[] = {
+    {"audio_stream", "CA1", "MZ1", "audio_stream"},
+    {"audio:{call_sid}", "CA1", "MZ1", "audio:CA1"},
+    {"audio:{stream_sid}", "CA1", "MZ1", "audio:MZ1"},
+    {"{call_sid}/{stream_sid}/{call_sid}", "CA1", "MZ1", "CA1/MZ1/CA1"},
+    {"audio:{{call_sid}}", "CA1", "MZ1", "audio:{CA1}"},
+    {"audio_stream:{0}", "CA1", "MZ1", "audio_stream:{0}"},
+    {"{call_sid", "CA1", "MZ1", "{call_sid"},
+    {"{CALL_SID}", "CA1", "MZ1", "{CALL_SID}"},
+    {"a:{stream_sid}:b", "CA1", "", "a::b"},
+    {"{call_sid}", "{stream_sid}", "x", "{stream_sid}"},
+    {"", "CA1", "MZ1", ""},
+  };
+  for (const auto &c : cases)
+    expect_eq(callstream::expand_stream_key(c.key_template, c.call, c.stream),
+              c.want);
+}
+
+// ---- RESP and the handshake ----
+
+void test_resp_bytes() {
+  expect_eq(callstream::format_redis_command({"PING"}),
+            "*1\r\n$4\r\nPING\r\n");
+  std::string with_binary = callstream::format_redis_command(
+      {"SET", "k", std::string_view("a\r\n\0b", 5), ""});
+  std::string want("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\na\r\n\0b\r\n$0\r\n\r\n",
+                   37);
+  g_assert_cmpmem(with_binary.data(), with_binary.size(), want.data(),
+                  want.size());
+}
+
+void test_handshake() {
+  struct {
+    const char *url;
+    Argv want[3];
+  } cases[] = {
+    {"redis://h", {{"PING"}}},
+    {"redis://h/2", {{"SELECT", "2"}, {"PING"}}},
+    {"redis://:pw@h", {{"AUTH", "pw"}, {"PING"}}},
+    {"redis://bob:pw@h/15", {{"AUTH", "bob", "pw"}, {"SELECT", "15"}, {"PING"}}},
+    {"unix://:pw@/s?db=1", {{"AUTH", "pw"}, {"SELECT", "1"}, {"PING"}}},
+  };
+  for (const auto &c : cases) {
+    auto url = std::get<RedisUrl>(callstream::parse_redis_url(c.url));
+    auto commands = callstream::redis_handshake(url);
+    size_t want_count = 0;
+    while (want_count < 3 && !c.want[want_count].empty())
+      want_count++;
+    g_assert_cmpuint(commands.size(), ==, want_count);
+    for (size_t i = 0; i < commands.size(); i++) {
+      Argv argv = decode_resp(commands[i].command);
+      assert_argv(argv, c.want[i]);
+      g_assert_cmpstr(callstream::redis_handshake_step_name(commands[i].step),
+                      ==, argv[0].c_str());
+    }
+  }
+}
+
+void test_handshake_refusals() {
+  using Step = callstream::RedisHandshakeStep;
+  struct {
+    Step step;
+    const char *error;
+    bool refused;
+  } cases[] = {
+    {Step::kAuth, "WRONGPASS invalid username-password pair or user is disabled.",
+     true},
+    {Step::kAuth,
+     "ERR AUTH <password> called without any password configured for the "
+     "default user. Are you sure your configuration is correct?",
+     true},
+    {Step::kSelect, "ERR DB index is out of range", true},
+    {Step::kSelect, "NOAUTH Authentication required.", true},
+    {Step::kPing, "NOAUTH Authentication required.", true},
+    {Step::kPing, "LOADING Redis is loading the dataset in memory", false},
+    {Step::kPing, "MASTERDOWN Link with MASTER is down", false},
+    {Step::kPing, "BUSY Redis is busy running a script.", false},
+  };
+  for (const auto &c : cases)
+    g_assert_cmpint(callstream::redis_handshake_refused(c.step, c.error), ==,
+                    c.refused);
+}
+
+// ---- Entries ----
+
+std::vector<uint8_t> sample_audio(size_t size) {
+  std::vector<uint8_t> audio(size);
+  for (size_t i = 0; i < size; i++)
+    audio[i] = static_cast<uint8_t>(i * 37 + 11);
+  return audio;
+}
+
+std::string as_string(const std::vector<uint8_t> &bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void test_audio_entry() {
+  const auto audio = sample_audio(320);
+  callstream::RedisAudioFrame frame;
+  frame.seq = 42;
+  frame.timestamp_ms = 820;
+  frame.format = {8000, 1, callstream::RedisAudioEncoding::kPcm16};
+  frame.audio = audio;
+  std::string command = callstream::format_audio_entry(
+      {"audio_stream", 0}, {"CA123", "MZ456"}, frame,
+      callstream::RedisPayload::kBinary);
+  assert_argv(decode_resp(command),
+              {"XADD", "audio_stream", "*", "event", "audio", "interaction_id",
+               "CA123", "stream_sid", "MZ456", "seq", "42", "timestamp_ms",
+               "820", "sample_rate", "8000", "channels", "1", "encoding",
+               "pcm16", "audio", as_string(audio)});
+  // The head byte for byte: argument count and the first arguments.
+  g_assert_true(command.starts_with(
+      "*21\r\n$4\r\nXADD\r\n$12\r\naudio_stream\r\n$1\r\n*\r\n$5\r\nevent\r\n"
+      "$5\r\naudio\r\n"));
+}
+
+void test_audio_entry_maxlen_mulaw() {
+  const auto audio = sample_audio(160);
+  callstream::RedisAudioFrame frame;
+  frame.seq = 1;
+  frame.timestamp_ms = 0;
+  frame.format = {16000, 2, callstream::RedisAudioEncoding::kMulaw};
+  frame.audio = audio;
+  std::string command = callstream::format_audio_entry(
+      {"audio:{CA1}", 100000}, {"CA1", ""}, frame,
+      callstream::RedisPayload::kBinary);
+  assert_argv(decode_resp(command),
+              {"XADD", "audio:{CA1}", "MAXLEN", "~", "100000", "*", "event",
+               "audio", "interaction_id", "CA1", "stream_sid", "", "seq", "1",
+               "timestamp_ms", "0", "sample_rate", "16000", "channels", "2",
+               "encoding", "mulaw", "audio", as_string(audio)});
+}
+
+void test_audio_entry_base64() {
+  // Every length mod 3, and a frame's worth, against GLib's encoder.
+  for (size_t size : {0, 1, 2, 3, 4, 5, 6, 7, 320, 321, 322}) {
+    const auto audio = sample_audio(size);
+    callstream::RedisAudioFrame frame;
+    frame.seq = 7;
+    frame.timestamp_ms = 140;
+    frame.audio = audio;
+    Argv argv = decode_resp(callstream::format_audio_entry(
+        {"s", 0}, {"CA1", "MZ1"}, frame, callstream::RedisPayload::kBase64));
+    g_autofree gchar *want = g_base64_encode(audio.data(), audio.size());
+    g_assert_cmpstr(argv.back().c_str(), ==, want);
+    g_assert_cmpstr(argv[argv.size() - 2].c_str(), ==, "audio");
+  }
+}
+
+void test_large_numbers() {
+  callstream::RedisAudioFrame frame;
+  frame.seq = UINT64_MAX;
+  frame.timestamp_ms = INT64_MAX;
+  Argv argv = decode_resp(callstream::format_audio_entry(
+      {"s", UINT64_MAX}, {"", ""}, frame, callstream::RedisPayload::kBinary));
+  g_assert_cmpstr(argv[4].c_str(), ==, "18446744073709551615");
+  g_assert_cmpstr(argv[13].c_str(), ==, "18446744073709551615");
+  g_assert_cmpstr(argv[15].c_str(), ==, "9223372036854775807");
+  g_assert_cmpstr(argv.back().c_str(), ==, "");
+}
+
+void test_call_start_entry() {
+  callstream::RedisCallStart start;
+  start.provider = "exotel";
+  start.account_sid = "AC9";
+  start.from = "+919876543210";
+  start.to = "08012345678";
+  start.custom_parameters = {{"lang", "hi-IN"}, {"note", "say \"hi\"\\\n\x01"}};
+  start.format = {8000, 1, callstream::RedisAudioEncoding::kPcm16};
+  start.payload = callstream::RedisPayload::kBase64;
+  assert_argv(
+      decode_resp(callstream::format_call_start_entry(
+          {"audio_stream", 500}, {"CA123", "MZ456"}, start)),
+      {"XADD", "audio_stream", "MAXLEN", "~", "500", "*", "event",
+       "call_start", "interaction_id", "CA123", "stream_sid", "MZ456",
+       "provider", "exotel", "account_sid", "AC9", "from", "+919876543210",
+       "to", "08012345678", "custom_parameters",
+       "{\"lang\":\"hi-IN\",\"note\":\"say \\\"hi\\\"\\\\\\n\\u0001\"}",
+       "sample_rate", "8000", "channels", "1", "encoding", "pcm16", "payload",
+       "base64"});
+
+  // Unknown metadata is left out, never written as "".
+  callstream::RedisCallStart bare;
+  bare.format = {8000, 1, callstream::RedisAudioEncoding::kMulaw};
+  assert_argv(decode_resp(callstream::format_call_start_entry(
+                  {"k", 0}, {"stream-1", ""}, bare)),
+              {"XADD", "k", "*", "event", "call_start", "interaction_id",
+               "stream-1", "stream_sid", "", "sample_rate", "8000", "channels",
+               "1", "encoding", "mulaw", "payload", "binary"});
+}
+
+void test_custom_parameters_json_escapes() {
+  callstream::RedisCallStart start;
+  start.custom_parameters = {{"a", "1"}, {"\xc3\xa9t\xc3\xa9", "\t\"\x1f"}};
+  Argv argv = decode_resp(
+      callstream::format_call_start_entry({"k", 0}, {"c", "s"}, start));
+  auto json = std::find(argv.begin(), argv.end(), "custom_parameters") + 1;
+  g_assert_cmpstr(json->c_str(), ==,
+                  "{\"a\":\"1\",\"\xc3\xa9t\xc3\xa9\":\"\\t\\\"\\u001f\"}");
+}
+
+void test_call_end_entry() {
+  assert_argv(decode_resp(callstream::format_call_end_entry(
+                  {"audio_stream", 0}, {"CA123", "MZ456"}, {1500, 12, "eos"})),
+              {"XADD", "audio_stream", "*", "event", "call_end",
+               "interaction_id", "CA123", "stream_sid", "MZ456", "frames",
+               "1500", "dropped", "12", "reason", "eos"});
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  for (const UrlCase &c : kUrlCases)
+    g_test_add_data_func(c.path, &c, test_url);
+  g_test_add_func("/redis-url/connection-key", test_connection_key);
+  g_test_add_func("/redis-url/redact", test_redact);
+  g_test_add_func("/redis-entry/stream-keys", test_stream_keys);
+  g_test_add_func("/redis-entry/resp-bytes", test_resp_bytes);
+  g_test_add_func("/redis-entry/handshake", test_handshake);
+  g_test_add_func("/redis-entry/handshake-refusals", test_handshake_refusals);
+  g_test_add_func("/redis-entry/audio", test_audio_entry);
+  g_test_add_func("/redis-entry/audio-maxlen-mulaw",
+                  test_audio_entry_maxlen_mulaw);
+  g_test_add_func("/redis-entry/audio-base64", test_audio_entry_base64);
+  g_test_add_func("/redis-entry/large-numbers", test_large_numbers);
+  g_test_add_func("/redis-entry/call-start", test_call_start_entry);
+  g_test_add_func("/redis-entry/custom-parameters-json",
+                  test_custom_parameters_json_escapes);
+  g_test_add_func("/redis-entry/call-end", test_call_end_entry);
+  return g_test_run();
+}
