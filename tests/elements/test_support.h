@@ -13,7 +13,12 @@ namespace test_support {
 // A fresh directory, removed with everything in it when the object goes.
 class TempDir {
  public:
-  TempDir () : path_ (g_dir_make_tmp ("callstream-test-XXXXXX", nullptr)) {}
+  TempDir ()
+  {
+    gchar *path = g_dir_make_tmp ("callstream-test-XXXXXX", nullptr);
+    path_ = path;
+    g_free (path);
+  }
   ~TempDir () { remove_tree (path_); }
   TempDir (const TempDir &) = delete;
   TempDir &operator= (const TempDir &) = delete;
