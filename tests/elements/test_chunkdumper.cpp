@@ -15,6 +15,7 @@
 
 #include "callstream-events.h"
 #include "common/write_pool.h"
+#include "test_support.h"
 
 namespace {
 
@@ -25,39 +26,9 @@ constexpr const char *kPcm8k =
 constexpr const char *kMulaw8k = "audio/x-mulaw,rate=8000,channels=1";
 constexpr gsize kPcm20msBytes = 320;  // 8 kHz mono S16LE
 
-void remove_tree(const std::string &path) {
-  if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR) &&
-      !g_file_test(path.c_str(), G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr(GDir) dir = g_dir_open(path.c_str(), 0, nullptr);
-    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
-      remove_tree(path + "/" + name);
-    g_rmdir(path.c_str());
-  } else {
-    g_unlink(path.c_str());
-  }
-}
-
 // A fresh directory per test, removed afterwards.
-class TestDir {
- public:
-  TestDir() {
-    g_autoptr(GError) error = nullptr;
-    g_autofree gchar *path = g_dir_make_tmp("chunkdumper-XXXXXX", &error);
-    g_assert_no_error(error);
-    path_ = path;
-  }
-  ~TestDir() { remove_tree(path_); }
-  TestDir(const TestDir &) = delete;
-  TestDir &operator=(const TestDir &) = delete;
-
-  const std::string &path() const { return path_; }
-  std::string operator/(const std::string &name) const {
-    return path_ + "/" + name;
-  }
-
- private:
-  std::string path_;
-};
+using TestDir = test_support::TempDir;
+using test_support::list_dir;
 
 // A harness around chunkdumper, with a bus to catch its warnings.
 class Dumper {
@@ -68,6 +39,7 @@ class Dumper {
     g_object_set(harness_->element, "location", dir.path().c_str(), nullptr);
   }
   ~Dumper() {
+    gst_bus_set_flushing(bus_, TRUE);  // queued messages hold the element
     gst_harness_teardown(harness_);
     gst_object_unref(bus_);
   }
@@ -146,15 +118,6 @@ Bytes concat(const std::vector<Bytes> &parts) {
   for (const Bytes &part : parts)
     all.insert(all.end(), part.begin(), part.end());
   return all;
-}
-
-std::vector<std::string> list_dir(const std::string &path) {
-  std::vector<std::string> names;
-  g_autoptr(GDir) dir = g_dir_open(path.c_str(), 0, nullptr);
-  while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
-    names.push_back(name);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 std::string chunk_name(guint number, const char *extension = "wav") {

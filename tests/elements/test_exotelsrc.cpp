@@ -33,6 +33,7 @@ struct Fixture {
   }
   ~Fixture ()
   {
+    gst_bus_set_flushing (bus, TRUE);  // queued messages hold the element
     gst_harness_teardown (h);
     gst_object_unref (bus);
   }

@@ -55,6 +55,7 @@ struct Fixture {
   }
   ~Fixture ()
   {
+    gst_bus_set_flushing (bus, TRUE);  // queued messages hold the element
     gst_harness_teardown (h);
     if (outbound_sink != nullptr) {
       gst_element_set_state (outbound_sink, GST_STATE_NULL);
