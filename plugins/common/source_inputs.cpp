@@ -222,6 +222,59 @@ SourceInputs::receive_end (const char *why)
   return locked ([&] { return handlers_.end (why); });
 }
 
+GstFlowReturn
+SourceInputs::receive_message (SoupWebsocketDataType type, GBytes *message)
+{
+  g_return_val_if_fail (message != nullptr, GST_FLOW_ERROR);
+  gsize size = 0;
+  const auto *data = static_cast<const uint8_t *> (g_bytes_get_data (message, &size));
+  if (type == SOUP_WEBSOCKET_DATA_TEXT)
+    return receive_text (std::string_view (reinterpret_cast<const char *> (data), size));
+  return receive_binary (data, size);
+}
+
+GstStateChangeReturn
+SourceInputs::change_state (GstStateChange transition,
+    const std::function<GstStateChangeReturn (GstStateChange)> &chain_up)
+{
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      set_playing (false);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
+      set_playing (true);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      set_stopping ();
+      break;
+    default:
+      break;
+  }
+  const GstStateChangeReturn ret = chain_up (transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      // The pads are active now: a message may arrive as soon as we listen.
+      if (!start ()) {
+        set_stopping ();
+        chain_up (GST_STATE_CHANGE_PAUSED_TO_READY);
+        stop ();
+        return GST_STATE_CHANGE_FAILURE;
+      }
+      return GST_STATE_CHANGE_NO_PREROLL;
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      return GST_STATE_CHANGE_NO_PREROLL;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      stop ();
+      break;
+    default:
+      break;
+  }
+  return ret;
+}
+
 MessageCallbacks
 SourceInputs::socket_callbacks ()
 {

@@ -43,6 +43,13 @@ class SourceInputs {
   bool set_property (guint prop_id, const GValue *value);
   bool get_property (guint prop_id, GValue *value);
 
+  // A live source's state changes around @chain_up (the parent class's
+  // change_state): inputs start once the pads are active (a failure posts an
+  // element error and fails the change), pacing follows PLAYING, inputs stop
+  // after the pads are deactivated; PAUSED answers NO_PREROLL.
+  GstStateChangeReturn change_state (GstStateChange transition,
+      const std::function<GstStateChangeReturn (GstStateChange)> &chain_up);
+
   // READY_TO_PAUSED, after the pads are active. FALSE (an element error
   // posted) when the settings are wrong or the input cannot be opened.
   bool start ();
@@ -66,6 +73,8 @@ class SourceInputs {
   GstFlowReturn receive_text (std::string_view text);
   GstFlowReturn receive_binary (const uint8_t *data, size_t size);
   GstFlowReturn receive_end (const char *why);
+  // The push-message action signal: text or binary, by @type.
+  GstFlowReturn receive_message (SoupWebsocketDataType type, GBytes *message);
 
  private:
   struct Settings;

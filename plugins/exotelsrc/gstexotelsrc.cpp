@@ -153,13 +153,7 @@ static GstFlowReturn
 gst_exotel_src_push_message (GstExotelSrc * self, SoupWebsocketDataType type,
     GBytes * message)
 {
-  g_return_val_if_fail (message != nullptr, GST_FLOW_ERROR);
-  gsize size = 0;
-  const auto *data = static_cast<const uint8_t *> (g_bytes_get_data (message, &size));
-  if (type == SOUP_WEBSOCKET_DATA_TEXT)
-    return self->impl->inputs.receive_text (std::string_view (
-            reinterpret_cast<const char *> (data), size));
-  return self->impl->inputs.receive_binary (data, size);
+  return self->impl->inputs.receive_message (type, message);
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -168,49 +162,11 @@ static GstStateChangeReturn
 gst_exotel_src_change_state (GstElement * element, GstStateChange transition)
 {
   auto *self = GST_EXOTEL_SRC (element);
-  ExotelSrcImpl *impl = self->impl;
-  switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-      impl->inputs.set_playing (false);
-      impl->output.reset ();
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
-      impl->inputs.set_playing (true);
-      break;
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      impl->inputs.set_playing (false);
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      impl->inputs.set_stopping ();
-      break;
-    default:
-      break;
-  }
-  GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS (gst_exotel_src_parent_class)->change_state (element,
-      transition);
-  if (ret == GST_STATE_CHANGE_FAILURE)
-    return ret;
-  switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-      // The pads are active now: a message may arrive as soon as we listen.
-      if (!impl->inputs.start ()) {
-        impl->inputs.set_stopping ();
-        GST_ELEMENT_CLASS (gst_exotel_src_parent_class)->change_state (element,
-            GST_STATE_CHANGE_PAUSED_TO_READY);
-        impl->inputs.stop ();
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      return GST_STATE_CHANGE_NO_PREROLL;
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      return GST_STATE_CHANGE_NO_PREROLL;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      impl->inputs.stop ();
-      break;
-    default:
-      break;
-  }
-  return ret;
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    self->impl->output.reset ();
+  return self->impl->inputs.change_state (transition, [element] (GstStateChange t) {
+        return GST_ELEMENT_CLASS (gst_exotel_src_parent_class)->change_state (element, t);
+      });
 }
 
 static gboolean

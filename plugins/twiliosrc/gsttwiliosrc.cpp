@@ -221,13 +221,7 @@ static GstFlowReturn
 gst_twilio_src_push_message (GstTwilioSrc * self, SoupWebsocketDataType type,
     GBytes * message)
 {
-  g_return_val_if_fail (message != nullptr, GST_FLOW_ERROR);
-  gsize size = 0;
-  const auto *data = static_cast<const uint8_t *> (g_bytes_get_data (message, &size));
-  if (type == SOUP_WEBSOCKET_DATA_TEXT)
-    return self->impl->inputs.receive_text (std::string_view (
-            reinterpret_cast<const char *> (data), size));
-  return self->impl->inputs.receive_binary (data, size);
+  return self->impl->inputs.receive_message (type, message);
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -248,48 +242,14 @@ static GstStateChangeReturn
 gst_twilio_src_change_state (GstElement * element, GstStateChange transition)
 {
   auto *self = GST_TWILIO_SRC (element);
-  TwilioSrcImpl *impl = self->impl;
-  switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-      impl->inputs.set_playing (false);
-      impl->inbound.reset ();
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
-      impl->inputs.set_playing (true);
-      break;
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      impl->inputs.set_playing (false);
-      break;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      impl->inputs.set_stopping ();
-      break;
-    default:
-      break;
-  }
-  GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS (gst_twilio_src_parent_class)->change_state (element,
-      transition);
-  if (ret == GST_STATE_CHANGE_FAILURE)
-    return ret;
-  switch (transition) {
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
-      if (!impl->inputs.start ()) {
-        impl->inputs.set_stopping ();
-        GST_ELEMENT_CLASS (gst_twilio_src_parent_class)->change_state (element,
-            GST_STATE_CHANGE_PAUSED_TO_READY);
-        impl->inputs.stop ();
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      return GST_STATE_CHANGE_NO_PREROLL;
-    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
-      return GST_STATE_CHANGE_NO_PREROLL;
-    case GST_STATE_CHANGE_PAUSED_TO_READY:
-      impl->inputs.stop ();
-      remove_outbound_pad (self);
-      break;
-    default:
-      break;
-  }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    self->impl->inbound.reset ();
+  const GstStateChangeReturn ret = self->impl->inputs.change_state (transition,
+      [element] (GstStateChange t) {
+        return GST_ELEMENT_CLASS (gst_twilio_src_parent_class)->change_state (element, t);
+      });
+  if (ret != GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    remove_outbound_pad (self);
   return ret;
 }
 
