@@ -3,6 +3,8 @@
 // refused.
 #include "protocol/twilio.h"
 
+#include "protocol_test_support.h"
+
 #include <glib.h>
 
 #include <cstring>
@@ -19,26 +21,12 @@ using namespace callstream::twilio;
 
 namespace {
 
-void assert_optional_equal(const std::optional<int64_t> &got,
-                           const std::optional<int64_t> &want) {
-  g_assert_cmpint(got.has_value(), ==, want.has_value());
-  if (want)
-    g_assert_cmpint(*got, ==, *want);
-}
+using protocol_test::assert_optional_equal;
+using protocol_test::assert_text_equal;
 
-void assert_text_equal(const std::string &got, const std::string &want) {
-  // cmpmem, not cmpstr: a NUL or trailing byte must not go unnoticed.
-  g_assert_cmpmem(got.data(), got.size(), want.data(), want.size());
-}
-
-// The message as a T, failing the test with the reason of a ParseError.
 template <typename T>
 const T &expect(const Message &message) {
-  if (const auto *error = std::get_if<ParseError>(&message))
-    g_test_message("unexpected ParseError: %s", error->reason.c_str());
-  const T *value = std::get_if<T>(&message);
-  g_assert_nonnull(value);
-  return *value;
+  return protocol_test::expect<T, ParseError>(message);
 }
 
 // --- connected -------------------------------------------------------------
