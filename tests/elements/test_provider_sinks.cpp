@@ -287,7 +287,8 @@ run_call (Loopback &loop, Client &client, const char *sid)
     g_assert_cmpuint (media.audio.size () % (d.chunk_bytes == 160 ? 160 : 320), ==, 0);
     g_assert_cmpstr (media.stream_sid.c_str (), ==, sid);
     g_assert_cmpstr (mark.event.c_str (), ==, "mark");
-    g_assert_cmpstr (mark.mark.c_str (), ==, ("sink-" + std::to_string (i + 1)).c_str ());
+    const std::string want_mark = "sink-" + std::to_string (i + 1);
+    g_assert_cmpstr (mark.mark.c_str (), ==, want_mark.c_str ());
   }
   g_assert_true (audio_of (client.frames) == sent);
   g_assert_cmpuint (loop.stat ("marks-pending"), ==, chunks);

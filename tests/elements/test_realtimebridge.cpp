@@ -147,10 +147,14 @@ error_text (GstMessage *message)
 void
 check_handshake (FakeRealtimeServer &server)
 {
-  g_assert_cmpstr (server.authorization ().c_str (), ==,
-      (std::string ("Bearer ") + kKey).c_str ());
-  g_assert_cmpstr (server.model ().c_str (), ==, "gpt-realtime");
-  g_assert_cmpstr (server.session_problem ().c_str (), ==, "");
+  // Named copies: g_assert_cmpstr keeps the pointers past the statement.
+  const std::string authorization = server.authorization ();
+  const std::string want_authorization = std::string ("Bearer ") + kKey;
+  const std::string model = server.model ();
+  const std::string session_problem = server.session_problem ();
+  g_assert_cmpstr (authorization.c_str (), ==, want_authorization.c_str ());
+  g_assert_cmpstr (model.c_str (), ==, "gpt-realtime");
+  g_assert_cmpstr (session_problem.c_str (), ==, "");
   auto received = server.received ();
   g_assert_false (received.empty ());
   g_assert_cmpstr (received.front ().type.c_str (), ==, "session.update");
@@ -516,7 +520,8 @@ test_twilio_call_end_to_end ()
     // client -> twiliosrc -> realtimebridge -> server -> bridge -> twiliosink -> client
     g_assert_true (wait_until ([&] { return client.audio.size () >= sent.size (); }, 10000));
     g_assert_true (client.audio == sent);
-    g_assert_cmpstr (server.session_problem ().c_str (), ==, "");
+    const std::string session_problem = server.session_problem ();
+    g_assert_cmpstr (session_problem.c_str (), ==, "");
 
     // A long reply, then the caller speaks over it.
     server.answer ("item_long", pattern_bytes (16000, 5), false);
