@@ -125,6 +125,32 @@ ReplayPacer::wait_until (GstElement *element, GstClockTime running_time)
 
 /* ---- CallOutput -------------------------------------------------------- */
 
+void
+CallOutput::install_stat_properties (GObjectClass *klass, guint first,
+    const char *malformed_blurb, const char *gaps_blurb)
+{
+  const struct {
+    const char *name, *nick, *blurb;
+  } stats[kStatCount] = {
+    {"frames", "Frames", "Audio buffers pushed in this call"},
+    {"bytes", "Bytes", "Audio bytes pushed in this call"},
+    {"malformed", "Malformed", malformed_blurb},
+    {"gaps", "Gaps", gaps_blurb},
+  };
+  for (guint i = 0; i < kStatCount; i++)
+    g_object_class_install_property (klass, first + i,
+        g_param_spec_uint64 (stats[i].name, stats[i].nick, stats[i].blurb, 0,
+            G_MAXUINT64, 0, GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+guint64
+CallOutput::stat (guint index) const
+{
+  const std::atomic<guint64> *stats[kStatCount] = { &frames_, &bytes_,
+    &malformed_, &gaps_ };
+  return index < kStatCount ? stats[index]->load () : 0;
+}
+
 CallOutput::CallOutput (GstElement *element, GstPad *srcpad,
     const char *provider)
     : element_ (element), srcpad_ (srcpad), provider_ (provider)

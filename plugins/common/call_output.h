@@ -58,6 +58,14 @@ class ReplayPacer {
 
 class CallOutput {
  public:
+  // The read-only stats "frames", "bytes", "malformed", "gaps" at ids
+  // @first .. @first + 3, with the element's own wording of the last two.
+  static constexpr guint kStatCount = 4;
+  static void install_stat_properties (GObjectClass *klass, guint first,
+      const char *malformed_blurb, const char *gaps_blurb);
+  // The stat at @index (0..kStatCount-1, in the order above).
+  guint64 stat (guint index) const;
+
   // @provider ("exotel", "twilio") names the protocol in warnings and in the
   // call-info event.
   CallOutput (GstElement *element, GstPad *srcpad, const char *provider);

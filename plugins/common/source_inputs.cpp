@@ -23,6 +23,23 @@ struct GObjectUnref {
   void operator() (gpointer object) const { g_object_unref (object); }
 };
 
+// The element's SourceInputs, for the class-wide signal handler.
+GQuark
+inputs_quark ()
+{
+  return g_quark_from_static_string ("callstream-source-inputs");
+}
+
+GstFlowReturn
+push_message_handler (GstElement *element, SoupWebsocketDataType type,
+    GBytes *message)
+{
+  auto *inputs = static_cast<SourceInputs *> (
+      g_object_get_qdata (G_OBJECT (element), inputs_quark ()));
+  g_return_val_if_fail (inputs != nullptr, GST_FLOW_ERROR);
+  return inputs->receive_message (type, message);
+}
+
 }  // namespace
 
 struct SourceInputs::Settings {
@@ -94,6 +111,24 @@ SourceInputs::install_properties (GObjectClass *klass, guint first,
           "when both get the same connection", nullptr, settable));
 }
 
+void
+SourceInputs::install_push_message_signal (GObjectClass *klass)
+{
+  /**
+   * push-message:
+   * @type: SOUP_WEBSOCKET_DATA_TEXT (a JSON message) or _BINARY (raw audio)
+   * @message: the message payload
+   *
+   * Handles one WebSocket message read by the application; the audio is
+   * pushed from the calling thread. Returns the flow of the push
+   * (GST_FLOW_EOS once the call has ended).
+   */
+  g_signal_new_class_handler ("push-message", G_TYPE_FROM_CLASS (klass),
+      GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (push_message_handler), nullptr, nullptr, nullptr,
+      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE, G_TYPE_BYTES);
+}
+
 SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
     guint first_prop_id, const char *default_path, Handlers handlers)
     : element_ (element), srcpad_ (srcpad), handlers_ (std::move (handlers)),
@@ -101,6 +136,7 @@ SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
       settings_ (std::make_unique<Settings> ())
 {
   settings_->path = default_path_;
+  g_object_set_qdata (G_OBJECT (element_), inputs_quark (), this);
 }
 
 SourceInputs::~SourceInputs () = default;

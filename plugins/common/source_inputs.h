@@ -34,6 +34,9 @@ class SourceInputs {
   static constexpr guint kPropertyCount = 8;
   static void install_properties (GObjectClass *klass, guint first_prop_id,
       const char *provider, const char *default_path);
+  // The "push-message (SoupWebsocketDataType, GBytes) -> GstFlowReturn"
+  // action signal, handled by the element's SourceInputs.
+  static void install_push_message_signal (GObjectClass *klass);
 
   SourceInputs (GstElement *element, GstPad *srcpad, guint first_prop_id,
       const char *default_path, Handlers handlers);

@@ -35,17 +35,9 @@ constexpr const char *kDefaultPath = "/v1/ingest";
 enum {
   PROP_0,
   PROP_INPUTS,  // SourceInputs::kPropertyCount ids from here
-  PROP_FRAMES = PROP_INPUTS + callstream::SourceInputs::kPropertyCount,
-  PROP_BYTES,
-  PROP_MALFORMED,
-  PROP_GAPS,
+  // CallOutput::kStatCount ids from here: frames, bytes, malformed, gaps
+  PROP_STATS = PROP_INPUTS + callstream::SourceInputs::kPropertyCount,
 };
-
-enum {
-  SIGNAL_PUSH_MESSAGE,
-  N_SIGNALS,
-};
-guint signals[N_SIGNALS];
 
 callstream::CallDescription
 describe_call (const exotel::Start & start)
@@ -149,13 +141,6 @@ handle_binary (GstExotelSrc * self, const uint8_t * data, size_t size)
   return output.push_audio (gst_buffer_new_memdup (data, size));
 }
 
-static GstFlowReturn
-gst_exotel_src_push_message (GstExotelSrc * self, SoupWebsocketDataType type,
-    GBytes * message)
-{
-  return self->impl->inputs.receive_message (type, message);
-}
-
 /* ---- life cycle -------------------------------------------------------- */
 
 static GstStateChangeReturn
@@ -202,23 +187,10 @@ gst_exotel_src_get_property (GObject * object, guint prop_id, GValue * value,
   const callstream::CallOutput & output = self->impl->output;
   if (self->impl->inputs.get_property (prop_id, value))
     return;
-  switch (prop_id) {
-    case PROP_FRAMES:
-      g_value_set_uint64 (value, output.frames ());
-      break;
-    case PROP_BYTES:
-      g_value_set_uint64 (value, output.bytes ());
-      break;
-    case PROP_MALFORMED:
-      g_value_set_uint64 (value, output.malformed ());
-      break;
-    case PROP_GAPS:
-      g_value_set_uint64 (value, output.gaps ());
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  if (prop_id >= PROP_STATS && prop_id < PROP_STATS + callstream::CallOutput::kStatCount)
+    g_value_set_uint64 (value, output.stat (prop_id - PROP_STATS));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
@@ -245,13 +217,6 @@ gst_exotel_src_init (GstExotelSrc * self)
       });
 }
 
-static GParamSpec *
-stat_param (const char *name, const char *nick, const char *blurb)
-{
-  return g_param_spec_uint64 (name, nick, blurb, 0, G_MAXUINT64, 0,
-      GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-}
-
 static void
 gst_exotel_src_class_init (GstExotelSrcClass * klass)
 {
@@ -264,31 +229,11 @@ gst_exotel_src_class_init (GstExotelSrcClass * klass)
 
   callstream::SourceInputs::install_properties (gobject_class, PROP_INPUTS,
       "Exotel", kDefaultPath);
-  g_object_class_install_property (gobject_class, PROP_FRAMES,
-      stat_param ("frames", "Frames", "Audio buffers pushed in this call"));
-  g_object_class_install_property (gobject_class, PROP_BYTES,
-      stat_param ("bytes", "Bytes", "Audio bytes pushed in this call"));
-  g_object_class_install_property (gobject_class, PROP_MALFORMED,
-      stat_param ("malformed", "Malformed",
-          "Messages ignored as malformed (bad JSON, bad base64, odd PCM16 "
-          "byte count, media before start, ...)"));
-  g_object_class_install_property (gobject_class, PROP_GAPS,
-      stat_param ("gaps", "Gaps",
-          "Jumps in the message sequence numbers (lost messages)"));
-
-  /**
-   * GstExotelSrc::push-message:
-   * @type: SOUP_WEBSOCKET_DATA_TEXT (a JSON message) or _BINARY (raw audio)
-   * @message: the message payload
-   *
-   * Handles one WebSocket message read by the application; the audio is pushed
-   * from the calling thread. Returns the flow of the push (GST_FLOW_EOS once
-   * the call has ended).
-   */
-  signals[SIGNAL_PUSH_MESSAGE] = g_signal_new_class_handler ("push-message",
-      G_TYPE_FROM_CLASS (klass), GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK (gst_exotel_src_push_message), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE, G_TYPE_BYTES);
+  callstream::CallOutput::install_stat_properties (gobject_class, PROP_STATS,
+      "Messages ignored as malformed (bad JSON, bad base64, odd PCM16 "
+          "byte count, media before start, ...)",
+      "Jumps in the message sequence numbers (lost messages)");
+  callstream::SourceInputs::install_push_message_signal (gobject_class);
 
   element_class->change_state = gst_exotel_src_change_state;
   element_class->send_event = gst_exotel_src_send_event;

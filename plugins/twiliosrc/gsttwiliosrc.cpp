@@ -35,17 +35,9 @@ constexpr const char *kDefaultPath = "/media-stream";
 enum {
   PROP_0,
   PROP_INPUTS,  // SourceInputs::kPropertyCount ids from here
-  PROP_FRAMES = PROP_INPUTS + callstream::SourceInputs::kPropertyCount,
-  PROP_BYTES,
-  PROP_MALFORMED,
-  PROP_GAPS,
+  // CallOutput::kStatCount ids from here: frames, bytes, malformed, gaps
+  PROP_STATS = PROP_INPUTS + callstream::SourceInputs::kPropertyCount,
 };
-
-enum {
-  SIGNAL_PUSH_MESSAGE,
-  N_SIGNALS,
-};
-guint signals[N_SIGNALS];
 
 callstream::CallDescription
 describe_call (const twilio::Start & start)
@@ -217,13 +209,6 @@ handle_binary (GstTwilioSrc * self, const uint8_t *, size_t size)
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn
-gst_twilio_src_push_message (GstTwilioSrc * self, SoupWebsocketDataType type,
-    GBytes * message)
-{
-  return self->impl->inputs.receive_message (type, message);
-}
-
 /* ---- life cycle -------------------------------------------------------- */
 
 static void
@@ -285,34 +270,17 @@ gst_twilio_src_get_property (GObject * object, guint prop_id, GValue * value,
   TwilioSrcImpl *impl = self->impl;
   if (impl->inputs.get_property (prop_id, value))
     return;
-  // Read from the application's thread: the outbound output may come and go,
-  // so sum under the stream lock.
+  if (prop_id < PROP_STATS || prop_id >= PROP_STATS + callstream::CallOutput::kStatCount) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  // Both tracks; the outbound output may come and go: read under the stream lock.
   GST_PAD_STREAM_LOCK (self->srcpad);
-  const callstream::CallOutput *outputs[] = { &impl->inbound, impl->outbound.get () };
-  guint64 sum = 0;
-  for (const callstream::CallOutput *output : outputs) {
-    if (output == nullptr)
-      continue;
-    switch (prop_id) {
-      case PROP_FRAMES: sum += output->frames (); break;
-      case PROP_BYTES: sum += output->bytes (); break;
-      case PROP_MALFORMED: sum += output->malformed (); break;
-      case PROP_GAPS: sum += output->gaps (); break;
-      default: break;
-    }
-  }
+  guint64 sum = impl->inbound.stat (prop_id - PROP_STATS);
+  if (impl->outbound)
+    sum += impl->outbound->stat (prop_id - PROP_STATS);
   GST_PAD_STREAM_UNLOCK (self->srcpad);
-  switch (prop_id) {
-    case PROP_FRAMES:
-    case PROP_BYTES:
-    case PROP_MALFORMED:
-    case PROP_GAPS:
-      g_value_set_uint64 (value, sum);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  g_value_set_uint64 (value, sum);
 }
 
 static void
@@ -339,13 +307,6 @@ gst_twilio_src_init (GstTwilioSrc * self)
       });
 }
 
-static GParamSpec *
-stat_param (const char *name, const char *nick, const char *blurb)
-{
-  return g_param_spec_uint64 (name, nick, blurb, 0, G_MAXUINT64, 0,
-      GParamFlags (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-}
-
 static void
 gst_twilio_src_class_init (GstTwilioSrcClass * klass)
 {
@@ -358,29 +319,11 @@ gst_twilio_src_class_init (GstTwilioSrcClass * klass)
 
   callstream::SourceInputs::install_properties (gobject_class, PROP_INPUTS,
       "Twilio", kDefaultPath);
-  g_object_class_install_property (gobject_class, PROP_FRAMES,
-      stat_param ("frames", "Frames", "Audio buffers pushed in this call, both tracks"));
-  g_object_class_install_property (gobject_class, PROP_BYTES,
-      stat_param ("bytes", "Bytes", "Audio bytes pushed in this call, both tracks"));
-  g_object_class_install_property (gobject_class, PROP_MALFORMED,
-      stat_param ("malformed", "Malformed",
-          "Messages ignored as malformed (bad JSON, bad base64, media before "
-          "start, binary frames, ...)"));
-  g_object_class_install_property (gobject_class, PROP_GAPS,
-      stat_param ("gaps", "Gaps", "Jumps in a track's media chunk numbers (lost messages)"));
-
-  /**
-   * GstTwilioSrc::push-message:
-   * @type: SOUP_WEBSOCKET_DATA_TEXT (Twilio sends JSON text only)
-   * @message: the message payload
-   *
-   * Handles one WebSocket message read by the application; the audio is pushed
-   * from the calling thread. Returns the flow of the push.
-   */
-  signals[SIGNAL_PUSH_MESSAGE] = g_signal_new_class_handler ("push-message",
-      G_TYPE_FROM_CLASS (klass), GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK (gst_twilio_src_push_message), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE, G_TYPE_BYTES);
+  callstream::CallOutput::install_stat_properties (gobject_class, PROP_STATS,
+      "Messages ignored as malformed (bad JSON, bad base64, media before "
+          "start, binary frames, ...)",
+      "Jumps in a track's media chunk numbers (lost messages)");
+  callstream::SourceInputs::install_push_message_signal (gobject_class);
 
   element_class->change_state = gst_twilio_src_change_state;
   element_class->send_event = gst_twilio_src_send_event;
