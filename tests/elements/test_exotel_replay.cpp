@@ -209,8 +209,11 @@ test_pause_holds_the_replay ()
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   g_usleep (300 * 1000);
   gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  // A chunk pushed just before the pause may still be on its way to disk
+  // (chunkdumper writes on the shared write pool): let it land first.
+  g_usleep (150 * 1000);
   const size_t written_at_pause = list_dir (dir / "out/CApace").size ();
-  g_usleep (600 * 1000);
+  g_usleep (450 * 1000);
   // Nothing comes out while paused.
   g_assert_cmpuint (list_dir (dir / "out/CApace").size (), ==, written_at_pause);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
