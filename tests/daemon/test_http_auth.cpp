@@ -187,7 +187,8 @@ test_twilio_signature_rejects_tampering ()
   g_assert_false (callstreamd::twilio_signature_valid ("12345",
       "https://mycompany.com/myapp.php?foo=1&bar=3", kTwilioParams, good));
   g_assert_false (callstreamd::twilio_signature_valid ("54321", kTwilioUrl, kTwilioParams, good));
-  g_assert_false (callstreamd::twilio_signature_valid ("12345", kTwilioUrl, kTwilioParams, nullptr));
+  g_assert_false (
+      callstreamd::twilio_signature_valid ("12345", kTwilioUrl, kTwilioParams, nullptr));
   g_assert_false (callstreamd::twilio_signature_valid ("12345", kTwilioUrl, kTwilioParams, ""));
   g_assert_false (callstreamd::twilio_signature_valid ("12345", kTwilioUrl, kTwilioParams,
       "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
@@ -235,7 +236,8 @@ test_twilio_body_signature_checks_url_and_body ()
       "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
 
   // python3 vector, bodySHA256 as the only parameter.
-  const char *status_body = "{\"CallSid\":\"CA0123456789abcdef0123456789abcdef\",\"Status\":\"ringing\"}";
+  const char *status_body =
+      "{\"CallSid\":\"CA0123456789abcdef0123456789abcdef\",\"Status\":\"ringing\"}";
   const char *status_url = "https://calls.example.org/status?bodySHA256="
                            "92f8171718766fe4b470f670dc6176e131bf6d3f985a9acec8cb18d4009c2c47";
   g_assert_true (callstreamd::twilio_body_signature_valid ("s3cr3t-token", status_url,
@@ -301,7 +303,8 @@ main (int argc, char **argv)
       test_twilio_signature_matches_python_vector);
   g_test_add_func ("/http-auth/twilio/repeated-keys-sort-by-value",
       test_twilio_signature_sorts_repeated_keys_by_value);
-  g_test_add_func ("/http-auth/twilio/tampering-is-rejected", test_twilio_signature_rejects_tampering);
+  g_test_add_func ("/http-auth/twilio/tampering-is-rejected",
+      test_twilio_signature_rejects_tampering);
   g_test_add_func ("/http-auth/twilio/either-port-form-is-accepted",
       test_twilio_signature_accepts_either_port_form);
   g_test_add_func ("/http-auth/twilio/json-body-checks-url-and-body-hash",

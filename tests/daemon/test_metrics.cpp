@@ -108,7 +108,8 @@ test_counters_count_every_increment_from_many_threads ()
   for (auto &thread : threads)
     thread.join ();
   g_assert_cmpuint (counter.value (), ==, kThreads * kIncrements);
-  g_assert_nonnull (strstr (metrics.render ().c_str (), "frames_total{provider=\"exotel\"} 400000\n"));
+  g_assert_nonnull (
+      strstr (metrics.render ().c_str (), "frames_total{provider=\"exotel\"} 400000\n"));
 }
 
 static void

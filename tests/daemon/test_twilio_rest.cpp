@@ -2,6 +2,7 @@
 // fake of that API (tests/daemon/fake_twilio_rest.h).
 #include <gio/gio.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,10 +42,11 @@ Outcome
 redirect (TwilioRest &client, const char *call_sid, const char *twiml_url = kTwimlUrl)
 {
   std::optional<Outcome> outcome;
-  client.redirect_call (call_sid, twiml_url, [&outcome] (bool ok, guint status, std::string detail) {
-    g_assert_false (outcome.has_value ());
-    outcome = Outcome { ok, status, std::move (detail) };
-  });
+  client.redirect_call (call_sid, twiml_url,
+      [&outcome] (bool ok, guint status, std::string detail) {
+        g_assert_false (outcome.has_value ());
+        outcome = Outcome { ok, status, std::move (detail) };
+      });
   // Never from inside redirect_call.
   g_assert_false (outcome.has_value ());
   iterate_until ([&outcome] { return outcome.has_value (); });

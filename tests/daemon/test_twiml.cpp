@@ -27,7 +27,9 @@ on_start (GMarkupParseContext *, const gchar *name, const gchar **attribute_name
 {
   auto *state = static_cast<ParseState *> (user_data);
   Element element;
-  element.path = state->open.empty () ? name : state->elements[state->open.back ()].path + "/" + name;
+  element.path = name;
+  if (!state->open.empty ())
+    element.path = state->elements[state->open.back ()].path + "/" + name;
   for (size_t i = 0; attribute_names[i] != nullptr; i++)
     element.attributes[attribute_names[i]] = attribute_values[i];
   state->open.push_back (state->elements.size ());
