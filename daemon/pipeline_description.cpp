@@ -453,6 +453,44 @@ factory_name (GstElement *element)
                             : G_OBJECT_TYPE_NAME (element);
 }
 
+// Without queues, a sink that prerolls (async=true) blocks the thread that
+// pushes to it until the whole pipeline is PLAYING, which never happens when
+// another sink behind the same tee waits for its own first buffer: the
+// call's socket thread would hang. Every sink must say async=false.
+bool
+find_prerolling_sink (GstElement *pipeline, std::string &what)
+{
+  g_autoptr (GstIterator) sinks = gst_bin_iterate_sinks (GST_BIN (pipeline));
+  GValue item = G_VALUE_INIT;
+  bool found = false;
+  while (!found && gst_iterator_next (sinks, &item) == GST_ITERATOR_OK) {
+    GstElement *sink = GST_ELEMENT (g_value_get_object (&item));
+    gboolean async = FALSE;
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "async") != nullptr)
+      g_object_get (sink, "async", &async, nullptr);
+    if (async) {
+      g_autofree gchar *name = gst_element_get_name (sink);
+      what = "sink " + quoted (name) + " (" + factory_name (sink)
+          + ") needs async=false: without a queue, a sink that prerolls blocks the call's "
+            "thread until every sink has data";
+      found = true;
+    }
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  return found;
+}
+
+// Parses `line` and checks its sinks; on error, `what` says why.
+ElementPtr
+parse_and_check_sinks (const std::string &line, std::string &what)
+{
+  ElementPtr pipeline = parse_launch (line, what);
+  if (pipeline && find_prerolling_sink (pipeline.get (), what))
+    return nullptr;
+  return pipeline;
+}
+
 bool
 check_input (const PipelineDescription &description, GstElement *pipeline, std::string *error)
 {
@@ -612,7 +650,7 @@ check_pipeline_description (const PipelineDescription &description,
   std::string launch, what;
   if (!expand_field (description, merged, description.launch, "launch", launch, error))
     return false;
-  if (!parse_launch (launch, what))
+  if (!parse_and_check_sinks (launch, what))
     return fail (error, description.file, "launch", what);
   // Each branch on its own over the main line, so an error names its branch.
   std::string full = launch;
@@ -624,7 +662,7 @@ check_pipeline_description (const PipelineDescription &description,
     if (!variable_is_true (description, merged, branch.when, path + ".when", wanted, error)
         || !expand_field (description, merged, branch.launch, path + ".launch", text, error))
       return false;
-    if (!parse_launch (launch + " " + text, what))
+    if (!parse_and_check_sinks (launch + " " + text, what))
       return fail (error, description.file, path + ".launch", what);
     full += " " + text;
   }

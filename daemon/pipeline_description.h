@@ -81,7 +81,9 @@ bool pipeline_enabled (const PipelineDescription &description,
 
 // Start-up check: fills with every branch enabled and runs gst_parse_launch
 // (unknown elements, properties, bad values, unlinkable pads are reported,
-// attributed to `launch` or to the branch that adds them); in reactor mode
+// attributed to `launch` or to the branch that adds them); every sink must
+// have async=false (no queues: a prerolling sink would block the call's
+// thread until every other sink has data, a deadlock behind a tee); in reactor mode
 // the `input` element must exist and have a `push-message` action signal,
 // in shared mode every `connection` element must exist and have a
 // SoupWebsocketConnection `connection` property. The pipeline is then

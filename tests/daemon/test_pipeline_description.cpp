@@ -222,6 +222,8 @@ test_broken_files_name_file_and_field ()
       "element \"sink\" (fakesink) has no push-message action signal" },
     { "connection-without-property.json", "connection[1]",
       "element \"out\" (fakesink) has no SoupWebsocketConnection connection property" },
+    { "sink-that-prerolls.json", "branches[0].launch",
+      "sink \"dump\" (chunkdumper) needs async=false" },
   };
   const Variables variables = default_variables ();
   for (const auto &c : cases) {
@@ -283,14 +285,14 @@ test_fill_appends_enabled_branches ()
   variables["REDIS_URL"] = "redis://127.0.0.1:6390";
   assert_filled (ingest, variables,
       "exotelsrc name=src ! tee name=t allow-not-linked=true t. ! redisstreamsink name=redis "
-      "redis-url=redis://127.0.0.1:6390 stream=audio_stream");
+      "async=false redis-url=redis://127.0.0.1:6390 stream=audio_stream");
   variables["AUDIO_DUMP_ENABLED"] = "true";
   variables["AUDIO_DUMP_FORMAT"] = "flac";
   variables["REDIS_STREAM"] = "audio:{{call_sid}}";
   assert_filled (ingest, variables,
       "exotelsrc name=src ! tee name=t allow-not-linked=true t. ! redisstreamsink name=redis "
-      "redis-url=redis://127.0.0.1:6390 stream=\"audio:{{call_sid}}\" "
-      "t. ! chunkdumper name=dump location=./audio-dumps format=flac");
+      "async=false redis-url=redis://127.0.0.1:6390 stream=\"audio:{{call_sid}}\" "
+      "t. ! chunkdumper name=dump async=false location=./audio-dumps format=flac");
 }
 
 static void
