@@ -584,6 +584,9 @@ gst_chunk_dumper_init (GstChunkDumper * self)
   self->impl = new ChunkDumperImpl ();
   /* A file writer, not a renderer: write as fast as buffers come. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  /* A call pipeline is live: no preroll, so sinks after a tee without
+   * queues never wait for each other (async=TRUE deadlocks there). */
+  gst_base_sink_set_async_enabled (GST_BASE_SINK (self), FALSE);
 }
 
 static void

@@ -535,6 +535,9 @@ gst_redis_stream_sink_init (GstRedisStreamSink * self)
   self->impl = new RedisStreamSinkImpl ();
   /* A publisher, not a renderer: entries go out as fast as buffers come. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  /* A call pipeline is live: no preroll, so sinks after a tee without
+   * queues never wait for each other (async=TRUE deadlocks there). */
+  gst_base_sink_set_async_enabled (GST_BASE_SINK (self), FALSE);
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 

@@ -133,6 +133,9 @@ gst_twilio_sink_init (GstTwilioSink * self)
       kRules);
   // Paced against the socket, not the pipeline clock.
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  /* A call pipeline is live: no preroll, so sinks after a tee without
+   * queues never wait for each other (async=TRUE deadlocks there). */
+  gst_base_sink_set_async_enabled (GST_BASE_SINK (self), FALSE);
 }
 
 static void

@@ -228,6 +228,27 @@ test_pause_holds_the_replay ()
 }
 
 static void
+test_tee_without_queues_into_every_sink ()
+{
+  // Live call pipelines tee into several sinks on the pushing thread, with
+  // no queue: the sinks do not preroll (async=FALSE), so none waits for the
+  // others. With async sinks this pipeline never reaches PLAYING.
+  TempDir dir;
+  const std::string capture = write_one_second_capture (dir);
+  for (const char *sink : { "chunkdumper", "redisstreamsink", "twiliosink", "exotelsink" }) {
+    g_autoptr (GstElement) element = gst_element_factory_make (sink, nullptr);
+    gboolean async = TRUE;
+    g_object_get (element, "async", &async, nullptr);
+    g_assert_false (async);
+  }
+  run_to_eos ("exotelsrc location=\"" + capture + "\" pace=false ! tee name=t "
+      "t. ! chunkdumper location=\"" + dir.path () + "/a\" "
+      "t. ! chunkdumper location=\"" + dir.path () + "/b\"");
+  g_assert_cmpuint (list_dir (dir / "a/CApace").size (), ==, 10);
+  g_assert_cmpuint (list_dir (dir / "b/CApace").size (), ==, 10);
+}
+
+static void
 test_gst_launch_runs_the_pipeline ()
 {
   // A media engineer's command line, exactly: gst-launch-1.0 from the PATH.
@@ -261,5 +282,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exotel-replay/paced-in-real-time", test_replay_is_paced);
   g_test_add_func ("/exotel-replay/pause-holds-the-replay", test_pause_holds_the_replay);
   g_test_add_func ("/exotel-replay/gst-launch", test_gst_launch_runs_the_pipeline);
+  g_test_add_func ("/exotel-replay/tee-without-queues-into-every-sink",
+      test_tee_without_queues_into_every_sink);
   return g_test_run ();
 }
