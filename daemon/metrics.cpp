@@ -82,6 +82,8 @@ Metrics::counter (std::string_view name, std::string_view help, std::string_view
 {
   std::lock_guard guard (lock_);
   Series &series = this->series (Type::kCounter, name, help, provider);
+  if (series.read)
+    g_error ("metric \"%s\" is already a callback counter", std::string (name).c_str ());
   if (!series.counter)
     series.counter = std::make_unique<Counter> ();
   return *series.counter;
@@ -106,6 +108,18 @@ Metrics::gauge_callback (std::string_view name, std::string_view help,
   std::lock_guard guard (lock_);
   Series &series = this->series (Type::kGauge, name, help, provider);
   if (series.gauge || series.read)
+    g_error ("metric \"%s\" with provider \"%s\" is already registered",
+        std::string (name).c_str (), std::string (provider).c_str ());
+  series.read = std::move (read);
+}
+
+void
+Metrics::counter_callback (std::string_view name, std::string_view help,
+    std::function<double ()> read, std::string_view provider)
+{
+  std::lock_guard guard (lock_);
+  Series &series = this->series (Type::kCounter, name, help, provider);
+  if (series.counter || series.read)
     g_error ("metric \"%s\" with provider \"%s\" is already registered",
         std::string (name).c_str (), std::string (provider).c_str ());
   series.read = std::move (read);

@@ -66,6 +66,11 @@ class Metrics {
   void gauge_callback (std::string_view name, std::string_view help,
       std::function<double ()> read, std::string_view provider = {});
 
+  // The same for a counter kept elsewhere (totals summed over the calls):
+  // read() must never go down.
+  void counter_callback (std::string_view name, std::string_view help,
+      std::function<double ()> read, std::string_view provider = {});
+
   // Every family in name order, each with # HELP and # TYPE, then its series
   // in provider order (the unlabelled one first). "" when nothing is registered.
   std::string render () const;

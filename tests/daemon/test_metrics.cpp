@@ -113,6 +113,22 @@ test_counters_count_every_increment_from_many_threads ()
 }
 
 static void
+test_callback_counters_render_as_counters ()
+{
+  Metrics metrics;
+  guint64 published = 7;
+  metrics.counter_callback ("frames_published_total", "Frames Redis acknowledged.",
+      [&published] { return static_cast<double> (published); }, "exotel");
+  assert_render (metrics,
+      "# HELP frames_published_total Frames Redis acknowledged.\n"
+      "# TYPE frames_published_total counter\n"
+      "frames_published_total{provider=\"exotel\"} 7\n");
+  published = 1200;
+  g_assert_nonnull (strstr (metrics.render ().c_str (),
+          "frames_published_total{provider=\"exotel\"} 1200\n"));
+}
+
+static void
 test_callback_gauges_are_read_at_render_time ()
 {
   Metrics metrics;
@@ -206,6 +222,8 @@ main (int argc, char **argv)
       test_counters_count_every_increment_from_many_threads);
   g_test_add_func ("/metrics/gauge/goes-below-zero-and-can-be-set",
       test_gauge_goes_below_zero_and_can_be_set);
+  g_test_add_func ("/metrics/counter/callbacks-render-as-counters",
+      test_callback_counters_render_as_counters);
   g_test_add_func ("/metrics/gauge/callbacks-are-read-at-render-time",
       test_callback_gauges_are_read_at_render_time);
   g_test_add_func ("/metrics/registration/bad-name-type-clash-or-duplicate-callback-aborts",

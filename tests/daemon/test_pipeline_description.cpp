@@ -223,7 +223,7 @@ test_broken_files_name_file_and_field ()
     { "connection-without-property.json", "connection[1]",
       "element \"out\" (fakesink) has no SoupWebsocketConnection connection property" },
     { "sink-that-prerolls.json", "branches[0].launch",
-      "sink \"dump\" (chunkdumper) needs async=false" },
+      "sink \"dump\" (fakesink) needs async=false" },
   };
   const Variables variables = default_variables ();
   for (const auto &c : cases) {
@@ -292,7 +292,7 @@ test_fill_appends_enabled_branches ()
   assert_filled (ingest, variables,
       "exotelsrc name=src ! tee name=t allow-not-linked=true t. ! redisstreamsink name=redis "
       "async=false redis-url=redis://127.0.0.1:6390 stream=\"audio:{{call_sid}}\" "
-      "t. ! chunkdumper name=dump async=false location=./audio-dumps format=flac");
+      "t. ! chunkdumper name=dump async=false location=./audio-dumps format=flac chunk-duration=1000");
 }
 
 static void

@@ -1,0 +1,541 @@
+#include "calls.h"
+
+#include "callstream-events.h"
+#include "log.h"
+#include "reactor.h"
+
+namespace callstreamd {
+
+namespace {
+
+// EOS may wait in a sink for its last writes (redisstreamsink: up to its
+// flush-timeout), so it is sent from a small shared pool, never from the
+// reactor or the main thread.
+constexpr gint kEnderThreads = 8;
+
+struct Teardown {
+  CallRegistry *registry;
+  std::shared_ptr<Call> call;
+  std::string why;
+};
+
+struct EndRequest {
+  std::shared_ptr<Call> call;
+  std::string why;
+};
+
+// Runs @function on the main context, always later (never in place: the
+// caller may be a streaming thread of the pipeline about to be stopped, or
+// the main thread inside a libsoup callback).
+void
+run_on_main (std::function<void ()> function)
+{
+  auto *boxed = new std::function<void ()> (std::move (function));
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, [] (gpointer data) -> gboolean {
+        (*static_cast<std::function<void ()> *> (data)) ();
+        return G_SOURCE_REMOVE;
+      }, boxed, [] (gpointer data) {
+        delete static_cast<std::function<void ()> *> (data);
+      });
+  g_source_attach (source, nullptr);
+  g_source_unref (source);
+}
+
+}  // namespace
+
+/* ------------------------------------------------------------------ */
+/* Reactor side: messages into the source, close into the end of call  */
+
+class Call::ReactorPeer : public Reactor::Peer {
+ public:
+  ReactorPeer (std::shared_ptr<Call> call, ProviderCounters &counters)
+    : call_ (std::move (call)), counters_ (counters),
+      input_ (GST_ELEMENT (gst_object_ref (call_->input_))),
+      signal_ (call_->push_signal_)
+  {
+  }
+  ~ReactorPeer () override { gst_object_unref (input_); }
+
+  void on_message (bool is_text, const uint8_t *data, size_t size) override
+  {
+    counters_.messages.fetch_add (1, std::memory_order_relaxed);
+    counters_.bytes.fetch_add (size, std::memory_order_relaxed);
+    call_->messages_.fetch_add (1, std::memory_order_relaxed);
+    call_->bytes_.fetch_add (size, std::memory_order_relaxed);
+    GBytes *bytes = g_bytes_new (data, size);
+    GstFlowReturn ret = GST_FLOW_OK;
+    g_signal_emit (input_, signal_, 0,
+        is_text ? SOUP_WEBSOCKET_DATA_TEXT : SOUP_WEBSOCKET_DATA_BINARY, bytes, &ret);
+    g_bytes_unref (bytes);
+    // Flow errors end up on the bus as element errors when they matter;
+    // EOS / FLUSHING just mean the call is ending.
+  }
+
+  void on_closed (uint16_t code, const std::string &reason) override
+  {
+    log::info ("connection_closed", { { "call", call_->id_ },
+          { "provider", call_->provider_ }, { "code", std::to_string (code) },
+          { "reason", reason } });
+    call_->registry_.end (call_, "socket closed");
+  }
+
+ private:
+  std::shared_ptr<Call> call_;
+  ProviderCounters &counters_;
+  GstElement *input_;
+  guint signal_;
+};
+
+/* ------------------------------------------------------------------ */
+
+Call::Call (CallRegistry &registry, const PipelineDescription &description,
+    std::string id, GstElement *pipeline, std::string remote)
+  : registry_ (registry), id_ (std::move (id)), provider_ (provider_name (description.provider)),
+    flow_ (description.name),
+    input_name_ (!description.input.empty () || description.connection.empty ()
+        ? description.input : description.connection.front ()),
+    remote_ (std::move (remote)), pipeline_ (pipeline),
+    connection_elements_ (description.connection),
+    started_us_ (g_get_monotonic_time ())
+{
+  input_ = gst_bin_get_by_name (GST_BIN (pipeline_), input_name_.c_str ());
+  if (input_ != nullptr)
+    push_signal_ = g_signal_lookup ("push-message", G_OBJECT_TYPE (input_));
+}
+
+Call::~Call ()
+{
+  if (input_ != nullptr)
+    gst_object_unref (input_);
+  g_clear_object (&connection_);
+  if (pipeline_ != nullptr) {
+    GstBus *bus = gst_element_get_bus (pipeline_);
+    gst_bus_set_sync_handler (bus, nullptr, nullptr, nullptr);
+    gst_object_unref (bus);
+    gst_element_set_state (pipeline_, GST_STATE_NULL);
+    gst_object_unref (pipeline_);
+  }
+}
+
+std::string
+Call::call_sid () const
+{
+  std::lock_guard guard (info_lock_);
+  return call_sid_;
+}
+
+std::string
+Call::stream_sid () const
+{
+  std::lock_guard guard (info_lock_);
+  return stream_sid_;
+}
+
+void
+Call::install_bus_handler ()
+{
+  GstBus *bus = gst_element_get_bus (pipeline_);
+  // A weak reference: the handler is removed before the call goes away.
+  gst_bus_set_sync_handler (bus, on_bus_message, this, nullptr);
+  gst_object_unref (bus);
+}
+
+GstBusSyncReply
+Call::on_bus_message (GstBus *, GstMessage *message, gpointer data)
+{
+  auto *call = static_cast<Call *> (data);
+  switch (GST_MESSAGE_TYPE (message)) {
+    case GST_MESSAGE_EOS:
+      call->registry_.schedule_teardown (call->shared_from_this (), "eos");
+      break;
+    case GST_MESSAGE_ERROR:{
+      g_autoptr (GError) error = nullptr;
+      g_autofree gchar *debug = nullptr;
+      gst_message_parse_error (message, &error, &debug);
+      const char *element = GST_MESSAGE_SRC_NAME (message);
+      log::error ("pipeline_error", { { "call", call->id_ }, { "provider", call->provider_ },
+            { "call_sid", call->call_sid () }, { "element", element ? element : "" },
+            { "message", error->message }, { "debug", debug ? debug : "" } });
+      call->registry_.report_error (call->shared_from_this (), error,
+          element ? element : "");
+      break;
+    }
+    case GST_MESSAGE_WARNING:{
+      g_autoptr (GError) warning = nullptr;
+      g_autofree gchar *debug = nullptr;
+      gst_message_parse_warning (message, &warning, &debug);
+      const char *element = GST_MESSAGE_SRC_NAME (message);
+      log::warning ("pipeline_warning", { { "call", call->id_ },
+            { "provider", call->provider_ }, { "call_sid", call->call_sid () },
+            { "element", element ? element : "" }, { "message", warning->message },
+            { "debug", debug ? debug : "" } });
+      break;
+    }
+    default:
+      break;
+  }
+  // Nothing is queued on the bus: no watch, no growth.
+  return GST_BUS_DROP;
+}
+
+void
+Call::install_call_info_probe ()
+{
+  if (input_ == nullptr)
+    return;
+  GstPad *pad = gst_element_get_static_pad (input_, "src");
+  if (pad == nullptr)
+    return;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      [] (GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+        GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+        if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY)
+          return GST_PAD_PROBE_OK;
+        const GstStructure *s = gst_event_get_structure (event);
+        if (s == nullptr || !gst_structure_has_name (s, CALLSTREAM_CALL_INFO_NAME))
+          return GST_PAD_PROBE_OK;
+        auto *call = static_cast<Call *> (data);
+        const char *call_sid = gst_structure_get_string (s, "call-sid");
+        const char *stream_sid = gst_structure_get_string (s, "stream-sid");
+        const char *encoding = gst_structure_get_string (s, "encoding");
+        gint rate = 0;
+        gst_structure_get_int (s, "sample-rate", &rate);
+        {
+          std::lock_guard guard (call->info_lock_);
+          call->call_sid_ = call_sid ? call_sid : "";
+          call->stream_sid_ = stream_sid ? stream_sid : "";
+        }
+        log::info ("start_event_received", { { "call", call->id_ },
+              { "provider", call->provider_ }, { "call_sid", call_sid ? call_sid : "" },
+              { "stream_sid", stream_sid ? stream_sid : "" },
+              { "encoding", encoding ? encoding : "" },
+              { "sample_rate", std::to_string (rate) } });
+        return GST_PAD_PROBE_OK;
+      }, this, nullptr);
+  gst_object_unref (pad);
+}
+
+void
+Call::gather_redis_stats (guint64 *published, guint64 *dropped, guint64 *reconnects) const
+{
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (pipeline_));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *element = GST_ELEMENT (g_value_get_object (&item));
+    GstElementFactory *factory = gst_element_get_factory (element);
+    if (factory != nullptr && g_str_equal (GST_OBJECT_NAME (factory), "redisstreamsink")) {
+      guint64 p = 0, d = 0, r = 0;
+      g_object_get (element, "published", &p, "dropped", &d, "reconnects", &r, nullptr);
+      *published += p;
+      *dropped += d;
+      *reconnects += r;
+    }
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+}
+
+/* ------------------------------------------------------------------ */
+
+CallRegistry::CallRegistry (Reactor &reactor, guint max_calls, Hooks hooks)
+  : reactor_ (reactor), max_calls_ (max_calls), hooks_ (std::move (hooks))
+{
+  enders_ = g_thread_pool_new ([] (gpointer data, gpointer) {
+        std::unique_ptr<EndRequest> request (static_cast<EndRequest *> (data));
+        Call &call = *request->call;
+        // Through the input element: it sends EOS downstream after the
+        // messages already pushed, and refuses any that come later.
+        if (call.input_ != nullptr)
+          gst_element_send_event (call.input_, gst_event_new_eos ());
+        else
+          gst_element_send_event (call.pipeline_, gst_event_new_eos ());
+      }, nullptr, kEnderThreads, FALSE, nullptr);
+}
+
+CallRegistry::~CallRegistry ()
+{
+  g_thread_pool_free (enders_, FALSE, TRUE);
+  if (shutdown_timer_ != 0)
+    g_source_remove (shutdown_timer_);
+}
+
+std::shared_ptr<Call>
+CallRegistry::create (const PipelineDescription &description, const std::string &launch,
+    const std::string &remote, guint *http_status, std::string *error)
+{
+  std::string id;
+  {
+    std::lock_guard guard (lock_);
+    if (shutting_down_) {
+      *http_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      *error = "shutting down";
+      return nullptr;
+    }
+    if (calls_.size () >= max_calls_) {
+      *http_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+      *error = "MAX_CALLS (" + std::to_string (max_calls_) + ") calls in progress";
+      return nullptr;
+    }
+    id = "c" + std::to_string (next_id_++);
+  }
+  g_autoptr (GError) parse_error = nullptr;
+  GstElement *pipeline = gst_parse_launch_full (launch.c_str (), nullptr,
+      GST_PARSE_FLAG_FATAL_ERRORS, &parse_error);
+  if (pipeline == nullptr) {
+    *http_status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    *error = std::string ("pipeline ") + description.name + ": "
+        + (parse_error ? parse_error->message : "cannot be built");
+    return nullptr;
+  }
+  gst_object_ref_sink (pipeline);
+  if (!GST_IS_BIN (pipeline)) {
+    gst_object_unref (pipeline);
+    *http_status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    *error = "pipeline " + description.name + " is a single element";
+    return nullptr;
+  }
+  g_autofree gchar *name = g_strdup_printf ("call-%s", id.c_str ());
+  gst_object_set_name (GST_OBJECT (pipeline), name);
+  auto call = std::make_shared<Call> (*this, description, id, pipeline, remote);
+  if (call->input_ == nullptr) {
+    *http_status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    *error = "pipeline " + description.name + " has no element named " + description.input;
+    return nullptr;
+  }
+  call->install_bus_handler ();
+  call->install_call_info_probe ();
+  std::lock_guard guard (lock_);
+  calls_[id] = call;
+  auto &slot = counters_[call->provider_];
+  if (!slot)
+    slot = std::make_unique<ProviderCounters> ();
+  slot->calls.fetch_add (1);
+  return call;
+}
+
+void
+CallRegistry::attach_reactor (const std::shared_ptr<Call> &call, GIOStream *stream,
+    GSocket *socket)
+{
+  if (gst_element_set_state (call->pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The element posted its error on the bus: the teardown follows from it.
+    log::error ("pipeline_not_started", { { "call", call->id_ }, { "flow", call->flow_ } });
+  }
+  auto peer = std::make_shared<Call::ReactorPeer> (call, counters (call->provider_));
+  call->reactor_id_ = reactor_.adopt (stream, socket, peer);
+}
+
+void
+CallRegistry::attach_connection (const std::shared_ptr<Call> &call,
+    SoupWebsocketConnection *connection)
+{
+  call->connection_ = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
+  for (const std::string &name : call->connection_elements_) {
+    GstElement *element = gst_bin_get_by_name (GST_BIN (call->pipeline_), name.c_str ());
+    if (element == nullptr)
+      continue;
+    g_object_set (element, "connection", connection, nullptr);
+    gst_object_unref (element);
+  }
+  // The source sends EOS itself when the socket closes; this is for the log
+  // and for counting.
+  std::weak_ptr<Call> weak = call;
+  g_signal_connect_data (connection, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *c,
+              gpointer data) {
+            auto *weak = static_cast<std::weak_ptr<Call> *> (data);
+            if (auto call = weak->lock ()) {
+              log::info ("connection_closed", { { "call", call->id () },
+                    { "provider", call->provider () },
+                    { "code", std::to_string (soup_websocket_connection_get_close_code (c)) } });
+              call->registry_.end (call, "socket closed");
+            }
+          }), new std::weak_ptr<Call> (weak), [] (gpointer data, GClosure *) {
+        delete static_cast<std::weak_ptr<Call> *> (data);
+      }, GConnectFlags (0));
+  if (gst_element_set_state (call->pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    log::error ("pipeline_not_started", { { "call", call->id_ }, { "flow", call->flow_ } });
+}
+
+void
+CallRegistry::end (const std::shared_ptr<Call> &call, const std::string &why)
+{
+  if (call->ending_.exchange (true))
+    return;
+  g_thread_pool_push (enders_, new EndRequest { call, why }, nullptr);
+}
+
+void
+CallRegistry::close_socket (const std::shared_ptr<Call> &call, guint16 code,
+    const std::string &reason)
+{
+  if (call->reactor_id_ != 0)
+    reactor_.close (call->reactor_id_, code, reason);
+  if (call->connection_ != nullptr
+      && soup_websocket_connection_get_state (call->connection_) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (call->connection_, code, reason.c_str ());
+}
+
+void
+CallRegistry::schedule_teardown (const std::shared_ptr<Call> &call, const std::string &why)
+{
+  if (call->teardown_scheduled_.exchange (true))
+    return;
+  run_on_main ([this, call, why] { teardown (call, why); });
+}
+
+void
+CallRegistry::report_error (const std::shared_ptr<Call> &call, GError *error,
+    const std::string &element)
+{
+  counters (call->provider_).errors.fetch_add (1);
+  GError *copy = g_error_copy (error);
+  run_on_main ([this, call, copy, element] {
+        const bool handled = hooks_.on_error && hooks_.on_error (call, copy, element);
+        g_error_free (copy);
+        if (!handled)
+          close_socket (call, 1011, "pipeline error");
+        schedule_teardown (call, "error");
+      });
+}
+
+void
+CallRegistry::teardown (const std::shared_ptr<Call> &call, const std::string &why)
+{
+  if (call->torn_down_)
+    return;
+  call->torn_down_ = true;
+  bool shutting_down;
+  {
+    std::lock_guard guard (lock_);
+    shutting_down = shutting_down_;
+  }
+  if (shutting_down)
+    close_socket (call, 1001, "server shutting down");
+  else
+    close_socket (call, 1000, "call ended");
+  gst_element_set_state (call->pipeline_, GST_STATE_NULL);
+  guint64 published = 0, dropped = 0, reconnects = 0;
+  call->gather_redis_stats (&published, &dropped, &reconnects);
+  ProviderCounters &totals = counters (call->provider_);
+  totals.published.fetch_add (published);
+  totals.dropped.fetch_add (dropped);
+  totals.reconnects.fetch_add (reconnects);
+  const gint64 duration_ms = (g_get_monotonic_time () - call->started_us_) / 1000;
+  log::info ("call_ended", { { "call", call->id_ }, { "provider", call->provider_ },
+        { "flow", call->flow_ }, { "call_sid", call->call_sid () }, { "why", why },
+        { "messages", std::to_string (call->messages_.load ()) },
+        { "frames_published", std::to_string (published) },
+        { "frames_dropped", std::to_string (dropped) },
+        { "duration_ms", std::to_string (duration_ms) } });
+  {
+    std::lock_guard guard (lock_);
+    calls_.erase (call->id_);
+  }
+  check_shutdown_done ();
+}
+
+size_t
+CallRegistry::in_progress () const
+{
+  std::lock_guard guard (lock_);
+  return calls_.size ();
+}
+
+size_t
+CallRegistry::in_progress (const std::string &provider) const
+{
+  std::lock_guard guard (lock_);
+  size_t n = 0;
+  for (const auto &[id, call] : calls_)
+    n += call->provider_ == provider;
+  return n;
+}
+
+bool
+CallRegistry::at_capacity () const
+{
+  std::lock_guard guard (lock_);
+  return calls_.size () >= max_calls_;
+}
+
+ProviderCounters &
+CallRegistry::counters (const std::string &provider)
+{
+  std::lock_guard guard (lock_);
+  auto &slot = counters_[provider];
+  if (!slot)
+    slot = std::make_unique<ProviderCounters> ();
+  return *slot;
+}
+
+void
+CallRegistry::redis_totals (const std::string &provider, guint64 *published,
+    guint64 *dropped, guint64 *reconnects) const
+{
+  std::vector<std::shared_ptr<Call>> live;
+  {
+    std::lock_guard guard (lock_);
+    auto it = counters_.find (provider);
+    if (it != counters_.end ()) {
+      *published = it->second->published.load ();
+      *dropped = it->second->dropped.load ();
+      *reconnects = it->second->reconnects.load ();
+    }
+    for (const auto &[id, call] : calls_)
+      if (call->provider_ == provider && !call->torn_down_)
+        live.push_back (call);
+  }
+  for (const auto &call : live)
+    call->gather_redis_stats (published, dropped, reconnects);
+}
+
+void
+CallRegistry::shutdown (guint timeout_ms, std::function<void (bool)> done)
+{
+  std::vector<std::shared_ptr<Call>> calls;
+  {
+    std::lock_guard guard (lock_);
+    shutting_down_ = true;
+    shutdown_done_ = std::move (done);
+    for (const auto &[id, call] : calls_)
+      calls.push_back (call);
+  }
+  log::info ("shutdown_started", { { "calls", std::to_string (calls.size ()) } });
+  for (const auto &call : calls)
+    end (call, "shutdown");
+  shutdown_timer_ = g_timeout_add (timeout_ms, [] (gpointer data) -> gboolean {
+        auto *self = static_cast<CallRegistry *> (data);
+        self->shutdown_timer_ = 0;
+        if (self->shutdown_done_) {
+          log::warning ("shutdown_timeout", { { "calls", std::to_string (self->in_progress ()) } });
+          auto done = std::move (self->shutdown_done_);
+          self->shutdown_done_ = nullptr;
+          done (false);
+        }
+        return G_SOURCE_REMOVE;
+      }, this);
+  check_shutdown_done ();
+}
+
+void
+CallRegistry::check_shutdown_done ()
+{
+  std::function<void (bool)> done;
+  {
+    std::lock_guard guard (lock_);
+    if (!shutting_down_ || !calls_.empty () || !shutdown_done_)
+      return;
+    done = std::move (shutdown_done_);
+    shutdown_done_ = nullptr;
+  }
+  if (shutdown_timer_ != 0) {
+    g_source_remove (shutdown_timer_);
+    shutdown_timer_ = 0;
+  }
+  run_on_main ([done] { done (true); });
+}
+
+}  // namespace callstreamd

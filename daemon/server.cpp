@@ -1,0 +1,673 @@
+#include "server.h"
+
+#include <json-glib/json-glib.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "calls.h"
+#include "log.h"
+#include "metrics.h"
+#include "reactor.h"
+#include "redis_probe.h"
+#include "twilio_rest.h"
+#include "twiml.h"
+#include "websocket_upgrade.h"
+
+namespace callstreamd {
+
+namespace {
+
+constexpr const char *kRealtimeFlowRoute = "/media-stream";
+constexpr gint kListenBacklog = 4096;
+constexpr const char *kProviders[] = { "exotel", "twilio" };
+constexpr const char *kWebhooksHelp = "Provider webhooks answered (TwiML requests).";
+constexpr const char *kRefusedHelp = "Requests refused (auth, limits, not an upgrade).";
+
+void
+set_text (SoupServerMessage *msg, guint status, const char *content_type,
+    const std::string &body)
+{
+  soup_server_message_set_status (msg, status, nullptr);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY,
+      body.data (), body.size ());
+}
+
+// An error answer: the status, its reason in the status line and the body.
+void
+refuse (SoupServerMessage *msg, guint status, const std::string &reason)
+{
+  soup_server_message_set_status (msg, status, reason.c_str ());
+  const std::string body = reason + "\n";
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
+      body.data (), body.size ());
+}
+
+std::string
+remote_of (SoupServerMessage *msg)
+{
+  const char *host = soup_server_message_get_remote_host (msg);
+  GSocketAddress *address = soup_server_message_get_remote_address (msg);
+  std::string remote = host ? host : "";
+  if (address != nullptr && G_IS_INET_SOCKET_ADDRESS (address))
+    remote += ":" + std::to_string (g_inet_socket_address_get_port (
+            G_INET_SOCKET_ADDRESS (address)));
+  return remote;
+}
+
+std::vector<std::pair<std::string, std::string>>
+form_of (SoupServerMessage *msg)
+{
+  std::vector<std::pair<std::string, std::string>> form;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *type = soup_message_headers_get_content_type (headers, nullptr);
+  if (type == nullptr || g_ascii_strcasecmp (type, "application/x-www-form-urlencoded") != 0)
+    return form;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  gsize size = 0;
+  const char *data = static_cast<const char *> (g_bytes_get_data (bytes, &size));
+  const std::string text (data ? data : "", size);
+  GHashTable *fields = soup_form_decode (text.c_str ());
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, fields);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    form.emplace_back (static_cast<const char *> (key), static_cast<const char *> (value));
+  g_hash_table_unref (fields);
+  return form;
+}
+
+std::string
+path_and_query (SoupServerMessage *msg)
+{
+  GUri *uri = soup_server_message_get_uri (msg);
+  std::string out = g_uri_get_path (uri);
+  if (const char *query = g_uri_get_query (uri))
+    out += std::string ("?") + query;
+  return out;
+}
+
+// The echo behind /test-websocket: every message goes straight back.
+class EchoPeer : public Reactor::Peer {
+ public:
+  explicit EchoPeer (Reactor &reactor) : reactor_ (reactor) {}
+  void on_message (bool is_text, const uint8_t *data, size_t size) override
+  {
+    if (is_text)
+      reactor_.send_text (connection_id (),
+          std::string_view (reinterpret_cast<const char *> (data), size));
+    else
+      reactor_.send_binary (connection_id (), std::span<const uint8_t> (data, size));
+  }
+  void on_closed (uint16_t, const std::string &) override {}
+
+ private:
+  Reactor &reactor_;
+};
+
+const char kWebsocketTestPage[] = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>callstreamd WebSocket test</title>
+<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{white-space:pre-wrap;border:1px solid #ccc;padding:.5em;min-height:8em}</style>
+</head><body>
+<h1>WebSocket test</h1>
+<p>Connects to <code>/test-websocket</code> on this server (wss:// when this page came over https) and checks the echo.</p>
+<p><button id="connect">Connect</button> <input id="text" value="hello"> <button id="send" disabled>Send</button></p>
+<p>Status: <strong id="status">Disconnected</strong></p>
+<div id="log"></div>
+<script>
+const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
+const status = (text) => { document.getElementById('status').textContent = text; };
+let socket = null;
+document.getElementById('connect').onclick = () => {
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/test-websocket';
+  socket = new WebSocket(url);
+  status('Connecting to ' + url);
+  socket.onopen = () => { status('Connected'); document.getElementById('send').disabled = false; };
+  socket.onmessage = (event) => log('echo: ' + event.data);
+  socket.onclose = (event) => { status('Closed (' + event.code + ')'); document.getElementById('send').disabled = true; };
+  socket.onerror = () => log('error: the connection failed');
+};
+document.getElementById('send').onclick = () => {
+  const text = document.getElementById('text').value;
+  log('sent: ' + text);
+  socket.send(text);
+};
+</script>
+</body></html>
+)";
+
+}  // namespace
+
+struct Server::Route {
+  Server *server;
+  const PipelineDescription *flow;
+};
+
+Server::Server (Config config, std::vector<PipelineDescription> flows,
+    std::map<std::string, std::string> variables)
+  : config_ (std::move (config)), flows_ (std::move (flows)),
+    variables_ (std::move (variables)),
+    realtime_probability_ (config_.realtime_api_probability),
+    started_us_ (g_get_monotonic_time ())
+{
+}
+
+Server::~Server ()
+{
+  if (summary_timer_ != 0)
+    g_source_remove (summary_timer_);
+  if (server_ != nullptr) {
+    soup_server_disconnect (server_);
+    g_object_unref (server_);
+  }
+  calls_.reset ();
+  reactor_.reset ();
+}
+
+bool
+Server::start (std::string *error)
+{
+  if (!IpAllowList::parse (config_.exotel_ip_allowlist, exotel_allow_, error)) {
+    *error = "EXOTEL_IP_ALLOWLIST: " + *error;
+    return false;
+  }
+  Reactor::Limits limits;
+  limits.max_message_bytes = config_.max_message_bytes;
+  limits.idle_timeout_ms = config_.idle_timeout_s * 1000;
+  reactor_ = std::make_unique<Reactor> (limits);
+  CallRegistry::Hooks hooks;
+  hooks.on_error = [this] (const std::shared_ptr<Call> &call, GError *e,
+      const std::string &element) { return fall_back (call, e, element); };
+  calls_ = std::make_unique<CallRegistry> (*reactor_, config_.max_calls, hooks);
+  auto redis_url = variables_.find ("REDIS_URL");
+  redis_ = std::make_unique<RedisProbe> (redis_url != variables_.end () ? redis_url->second : "",
+      2000);
+  redis_->start ();
+  if (!config_.twilio_account_sid.empty () && !config_.twilio_auth_token.empty ())
+    twilio_ = std::make_unique<TwilioRest> (config_.twilio_api_url,
+        config_.twilio_account_sid, config_.twilio_auth_token);
+  metrics_ = std::make_unique<Metrics> ();
+  register_metrics ();
+  // "frames published" for the operators, every 10 s while it changes.
+  summary_timer_ = g_timeout_add_seconds (10, [] (gpointer data) -> gboolean {
+        static_cast<Server *> (data)->log_progress ();
+        return G_SOURCE_CONTINUE;
+      }, this);
+
+  server_ = soup_server_new ("server-header", "callstreamd/" VERSION, nullptr);
+  for (const PipelineDescription &flow : flows_)
+    add_flow_route (flow);
+
+#define ROUTE(path, method) \
+  soup_server_add_handler (server_, path, [] (SoupServer *, SoupServerMessage *msg, \
+          const char *, GHashTable *query, gpointer data) { \
+        (void) query; \
+        static_cast<Server *> (data)->method; \
+      }, this, nullptr)
+  ROUTE ("/health", handle_health (msg));
+  ROUTE ("/metrics", handle_metrics (msg));
+  ROUTE ("/voice-realtime", handle_voice_realtime (msg));
+  ROUTE ("/voice", handle_voice (msg));
+  ROUTE ("/realtime-api-config", handle_realtime_config (msg, query));
+  ROUTE ("/test-websocket", handle_test_websocket (msg));
+  ROUTE ("/websocket-test", handle_websocket_test_page (msg));
+#undef ROUTE
+
+  g_autoptr (GInetAddress) host = g_inet_address_new_from_string (config_.host.c_str ());
+  if (host == nullptr) {
+    *error = "HOST: \"" + config_.host + "\" is not an IP address";
+    return false;
+  }
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (host,
+      static_cast<guint16> (config_.port));
+  // Our own listening socket: GLib's default backlog (10) drops connections
+  // when hundreds of calls arrive at once.
+  g_autoptr (GError) listen_error = nullptr;
+  g_autoptr (GSocket) listener = g_socket_new (g_inet_address_get_family (host),
+      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &listen_error);
+  if (listener != nullptr) {
+    g_socket_set_listen_backlog (listener, kListenBacklog);
+    if (!g_socket_bind (listener, address, TRUE, &listen_error)
+        || !g_socket_listen (listener, &listen_error)
+        || !soup_server_listen_socket (server_, listener, SoupServerListenOptions (0),
+            &listen_error))
+      g_clear_object (&listener);
+  }
+  if (listener == nullptr) {
+    *error = "HOST/PORT: cannot listen on " + config_.host + ":"
+        + std::to_string (config_.port) + ": " + listen_error->message;
+    return false;
+  }
+  GSList *uris = soup_server_get_uris (server_);
+  if (uris != nullptr)
+    port_ = static_cast<guint16> (g_uri_get_port (static_cast<GUri *> (uris->data)));
+  g_slist_free_full (uris, reinterpret_cast<GDestroyNotify> (g_uri_unref));
+  std::string routes;
+  for (const PipelineDescription &flow : flows_)
+    routes += (routes.empty () ? "" : ",") + flow.route;
+  log::info ("listening", { { "host", config_.host }, { "port", std::to_string (port_) },
+        { "media_routes", routes }, { "version", VERSION } });
+  return true;
+}
+
+void
+Server::add_flow_route (const PipelineDescription &flow)
+{
+  auto route = std::make_unique<Route> (Route { this, &flow });
+  soup_server_add_handler (server_, flow.route.c_str (),
+      [] (SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer data) {
+        auto *route = static_cast<Route *> (data);
+        route->server->handle_media (msg, *route->flow);
+      }, route.get (), nullptr);
+  routes_.push_back (std::move (route));
+}
+
+std::string
+Server::public_base (SoupServerMessage *msg) const
+{
+  if (!config_.public_url.empty ()) {
+    std::string base = config_.public_url;
+    while (!base.empty () && base.back () == '/')
+      base.pop_back ();
+    return base;
+  }
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *host = soup_message_headers_get_one (headers, "Host");
+  const char *proto = soup_message_headers_get_one (headers, "X-Forwarded-Proto");
+  const bool https = proto != nullptr && g_ascii_strcasecmp (proto, "https") == 0;
+  return std::string (https ? "https://" : "http://")
+      + (host ? host : config_.host + ":" + std::to_string (port_));
+}
+
+bool
+Server::twilio_request_valid (SoupServerMessage *msg,
+    const std::vector<std::pair<std::string, std::string>> &form)
+{
+  if (config_.twilio_auth_token.empty ())
+    return true;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *signature = soup_message_headers_get_one (headers, "X-Twilio-Signature");
+  const std::string url = public_request_url (config_.public_url,
+      soup_message_headers_get_one (headers, "Host"),
+      soup_message_headers_get_one (headers, "X-Forwarded-Proto"),
+      path_and_query (msg).c_str ());
+  if (signature == nullptr) {
+    refuse (msg, SOUP_STATUS_UNAUTHORIZED, "missing X-Twilio-Signature");
+    count_refusal ("twilio");
+    log::warning ("request_refused", { { "route", path_and_query (msg) },
+          { "remote", remote_of (msg) }, { "reason", "missing X-Twilio-Signature" } });
+    return false;
+  }
+  if (!twilio_signature_valid (config_.twilio_auth_token, url, form, signature)) {
+    refuse (msg, SOUP_STATUS_FORBIDDEN, "invalid X-Twilio-Signature");
+    count_refusal ("twilio");
+    log::warning ("request_refused", { { "route", path_and_query (msg) },
+          { "remote", remote_of (msg) }, { "reason", "invalid X-Twilio-Signature" } });
+    return false;
+  }
+  return true;
+}
+
+bool
+Server::authorize (SoupServerMessage *msg, const PipelineDescription &flow,
+    const std::vector<std::pair<std::string, std::string>> &form)
+{
+  if (flow.provider == Provider::kTwilio)
+    return twilio_request_valid (msg, form);
+  // Exotel: an IP allow-list and/or Basic auth.
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  if (remote != nullptr && G_IS_INET_SOCKET_ADDRESS (remote)
+      && !exotel_allow_.allows (g_inet_socket_address_get_address (
+              G_INET_SOCKET_ADDRESS (remote)))) {
+    refuse (msg, SOUP_STATUS_FORBIDDEN, "address not in EXOTEL_IP_ALLOWLIST");
+    count_refusal ("exotel");
+    log::warning ("request_refused", { { "route", flow.route }, { "remote", remote_of (msg) },
+          { "reason", "address not allowed" } });
+    return false;
+  }
+  if (!config_.exotel_basic_user.empty ()) {
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+    if (!basic_auth_matches (soup_message_headers_get_one (headers, "Authorization"),
+            config_.exotel_basic_user, config_.exotel_basic_password)) {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+          "WWW-Authenticate", "Basic realm=\"callstream\"");
+      refuse (msg, SOUP_STATUS_UNAUTHORIZED, "Basic authentication required");
+      count_refusal ("exotel");
+      log::warning ("request_refused", { { "route", flow.route },
+            { "remote", remote_of (msg) }, { "reason", "basic auth failed" } });
+      return false;
+    }
+  }
+  return true;
+}
+
+void
+Server::handle_media (SoupServerMessage *msg, const PipelineDescription &flow)
+{
+  if (!authorize (msg, flow, {}))
+    return;
+  if (calls_->at_capacity ()) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Retry-After", "5");
+    refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+        "MAX_CALLS (" + std::to_string (config_.max_calls) + ") calls in progress");
+    count_refusal (provider_name (flow.provider));
+    log::warning ("request_refused", { { "route", flow.route }, { "remote", remote_of (msg) },
+          { "reason", "MAX_CALLS reached" } });
+    return;
+  }
+  std::string launch, error;
+  if (!fill_pipeline (flow, variables_, launch, &error)) {
+    refuse (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "pipeline " + flow.name + ": " + error);
+    log::error ("pipeline_not_built", { { "flow", flow.name }, { "error", error } });
+    return;
+  }
+  guint status = 0;
+  std::shared_ptr<Call> call = calls_->create (flow, launch, remote_of (msg), &status, &error);
+  if (!call) {
+    refuse (msg, status, error);
+    log::error ("call_refused", { { "flow", flow.name }, { "remote", remote_of (msg) },
+          { "error", error } });
+    return;
+  }
+  call->public_base = public_base (msg);
+  const bool reactor = flow.socket == SocketMode::kReactor;
+  const std::string route = flow.route;
+  const std::string remote = remote_of (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const bool upgraded = accept_websocket_upgrade (msg,
+      [this, call, reactor, route, remote, uri_ref = g_uri_ref (uri)]
+      (GIOStream *stream, GSocket *socket, GSocketAddress *) mutable {
+        log::info ("connection_accepted", { { "call", call->id () },
+              { "provider", call->provider () }, { "flow", call->flow () },
+              { "route", route }, { "remote", remote } });
+        if (reactor) {
+          calls_->attach_reactor (call, stream, socket);
+        } else {
+          SoupWebsocketConnection *connection = soup_websocket_connection_new (stream,
+              uri_ref, SOUP_WEBSOCKET_CONNECTION_SERVER, nullptr, nullptr, nullptr);
+          soup_websocket_connection_set_max_incoming_payload_size (connection,
+              config_.max_message_bytes);
+          calls_->attach_connection (call, connection);
+          g_object_unref (connection);
+        }
+        g_uri_unref (uri_ref);
+        uri_ref = nullptr;
+      });
+  if (!upgraded) {
+    // Not a WebSocket upgrade: the status says why; the pipeline never ran.
+    count_refusal (provider_name (flow.provider));
+    log::warning ("request_refused", { { "route", flow.route }, { "remote", remote },
+          { "reason", "not a WebSocket upgrade" } });
+    calls_->schedule_teardown (call, "upgrade refused");
+  }
+}
+
+void
+Server::handle_health (SoupServerMessage *msg)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  const bool reachable = redis_->reachable ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, reachable ? "ok" : "degraded");
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, VERSION);
+  json_builder_set_member_name (builder, "uptime_s");
+  json_builder_add_int_value (builder, (g_get_monotonic_time () - started_us_) / G_USEC_PER_SEC);
+  json_builder_set_member_name (builder, "redis");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "reachable");
+  json_builder_add_boolean_value (builder, reachable);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "calls_in_progress");
+  json_builder_add_int_value (builder, static_cast<gint64> (calls_->in_progress ()));
+  json_builder_set_member_name (builder, "calls");
+  json_builder_begin_object (builder);
+  for (const char *provider : kProviders) {
+    json_builder_set_member_name (builder, provider);
+    json_builder_add_int_value (builder, static_cast<gint64> (calls_->in_progress (provider)));
+  }
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "exotel_enabled");
+  json_builder_add_boolean_value (builder, config_.support_exotel);
+  json_builder_end_object (builder);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  g_autofree gchar *text = json_generator_to_data (generator, nullptr);
+  set_text (msg, SOUP_STATUS_OK, "application/json", text);
+}
+
+void
+Server::handle_metrics (SoupServerMessage *msg)
+{
+  set_text (msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+      metrics_->render ());
+}
+
+void
+Server::handle_voice_realtime (SoupServerMessage *msg)
+{
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST
+      && soup_server_message_get_method (msg) != SOUP_METHOD_GET) {
+    refuse (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+    return;
+  }
+  const auto form = form_of (msg);
+  if (!twilio_request_valid (msg, form))
+    return;
+  metrics_->counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio").inc ();
+  bool realtime = g_random_double () < realtime_probability_;
+  bool have_flow = false;
+  for (const PipelineDescription &flow : flows_)
+    have_flow |= flow.route == kRealtimeFlowRoute;
+  realtime = realtime && have_flow;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  std::string twiml;
+  if (realtime) {
+    const std::string url = media_stream_url (config_.public_url,
+        soup_message_headers_get_one (headers, "Host"),
+        soup_message_headers_get_one (headers, "X-Forwarded-Proto"), kRealtimeFlowRoute);
+    log::info ("creating_media_stream", { { "url", url } });
+    twiml = connect_stream_twiml (config_.voice_greeting, url, {});
+  } else {
+    twiml = gather_twiml (config_.voice_greeting, public_base (msg) + "/voice");
+  }
+  log::info ("twiml", { { "mode", realtime ? "realtime" : "traditional" }, { "twiml", twiml } });
+  set_text (msg, SOUP_STATUS_OK, "application/xml", twiml);
+}
+
+void
+Server::handle_voice (SoupServerMessage *msg)
+{
+  const auto form = form_of (msg);
+  if (!twilio_request_valid (msg, form))
+    return;
+  metrics_->counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio").inc ();
+  const std::string twiml = gather_twiml (config_.voice_greeting, public_base (msg) + "/voice");
+  log::info ("twiml", { { "mode", "traditional" }, { "twiml", twiml } });
+  set_text (msg, SOUP_STATUS_OK, "application/xml", twiml);
+}
+
+void
+Server::handle_realtime_config (SoupServerMessage *msg, GHashTable *query)
+{
+  if (soup_server_message_get_method (msg) == SOUP_METHOD_POST) {
+    const char *value = query ? static_cast<const char *> (g_hash_table_lookup (query,
+            "probability")) : nullptr;
+    char *end = nullptr;
+    const double p = value ? g_ascii_strtod (value, &end) : NAN;
+    if (value == nullptr || end == value || *end != '\0' || !(p >= 0.0 && p <= 1.0)) {
+      refuse (msg, SOUP_STATUS_BAD_REQUEST, "probability must be a number from 0 to 1");
+      return;
+    }
+    realtime_probability_ = p;
+    log::info ("realtime_api_config", { { "probability", value } });
+  } else if (soup_server_message_get_method (msg) != SOUP_METHOD_GET) {
+    refuse (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or POST");
+    return;
+  }
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_dtostr (number, sizeof number, realtime_probability_);
+  set_text (msg, SOUP_STATUS_OK, "application/json",
+      std::string ("{\"probability\":") + number + "}");
+}
+
+void
+Server::handle_test_websocket (SoupServerMessage *msg)
+{
+  const std::string remote = remote_of (msg);
+  accept_websocket_upgrade (msg, [this, remote] (GIOStream *stream, GSocket *socket,
+          GSocketAddress *) {
+        log::info ("connection_accepted", { { "route", "/test-websocket" },
+              { "remote", remote } });
+        reactor_->adopt (stream, socket, std::make_shared<EchoPeer> (*reactor_));
+      });
+}
+
+void
+Server::handle_websocket_test_page (SoupServerMessage *msg)
+{
+  set_text (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", kWebsocketTestPage);
+}
+
+bool
+Server::fall_back (const std::shared_ptr<Call> &call, GError *error, const std::string &element)
+{
+  // Only a Realtime bridge that could not connect, on a Twilio call we can
+  // redirect: the caller then gets the traditional flow.
+  if (call->provider () != "twilio" || element != "bridge" || error->domain != GST_RESOURCE_ERROR
+      || error->code != GST_RESOURCE_ERROR_OPEN_READ_WRITE || !twilio_)
+    return false;
+  calls_->counters (call->provider ()).fallbacks.fetch_add (1);
+  redirect_when_known (call, 50);
+  return true;
+}
+
+void
+Server::redirect_when_known (const std::shared_ptr<Call> &call, int attempts_left)
+{
+  const std::string call_sid = call->call_sid ();
+  if (call_sid.empty ()) {
+    if (attempts_left == 0) {
+      log::warning ("realtime_fallback_failed", { { "call", call->id () },
+            { "reason", "no start message: the call sid is unknown" } });
+      calls_->close_socket (call, 1011, "realtime bridge failed");
+      return;
+    }
+    // The bridge failed before Twilio's start message came in: wait for it.
+    struct Retry {
+      Server *server;
+      std::shared_ptr<Call> call;
+      int left;
+    };
+    g_timeout_add_full (G_PRIORITY_DEFAULT, 100, [] (gpointer data) -> gboolean {
+          auto *retry = static_cast<Retry *> (data);
+          retry->server->redirect_when_known (retry->call, retry->left);
+          return G_SOURCE_REMOVE;
+        }, new Retry { this, call, attempts_left - 1 }, [] (gpointer data) {
+          delete static_cast<Retry *> (data);
+        });
+    return;
+  }
+  const std::string url = call->public_base + "/voice";
+  log::info ("realtime_fallback", { { "call", call->id () }, { "call_sid", call_sid },
+        { "twiml_url", url } });
+  twilio_->redirect_call (call_sid, url, [this, call] (bool ok, guint status,
+          std::string detail) {
+        if (ok)
+          log::info ("realtime_fallback_redirected", { { "call", call->id () },
+                { "call_sid", call->call_sid () } });
+        else
+          log::warning ("realtime_fallback_failed", { { "call", call->id () },
+                { "status", std::to_string (status) }, { "reason", detail } });
+        calls_->close_socket (call, 1000, "continued in the traditional flow");
+      });
+}
+
+void
+Server::register_metrics ()
+{
+  Metrics &m = *metrics_;
+  m.gauge_callback ("callstreamd_redis_reachable", "1 when Redis answered the last PING.",
+      [this] { return redis_->reachable () ? 1.0 : 0.0; });
+  m.gauge_callback ("callstreamd_reactor_connections",
+      "Media sockets held by the reactor (calls and echo tests).",
+      [this] { return static_cast<double> (reactor_->connections ()); });
+  m.counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio");
+  for (const char *provider : kProviders) {
+    const std::string p = provider;
+    m.counter ("callstreamd_requests_refused_total", kRefusedHelp, p);
+    m.gauge_callback ("callstreamd_calls_in_progress", "Calls with a pipeline running.",
+        [this, p] { return static_cast<double> (calls_->in_progress (p)); }, p);
+    auto counter = [&m, this, p] (const char *name, const char *help,
+        std::atomic<guint64> ProviderCounters::*field) {
+      ProviderCounters &counters = calls_->counters (p);
+      m.counter_callback (name, help, [&counters, field] {
+            return static_cast<double> ((counters.*field).load ());
+          }, p);
+    };
+    counter ("callstreamd_calls_total", "Calls accepted (a pipeline was built).",
+        &ProviderCounters::calls);
+    counter ("callstreamd_messages_received_total",
+        "WebSocket messages received from the provider on reactor sockets.",
+        &ProviderCounters::messages);
+    counter ("callstreamd_bytes_received_total",
+        "Bytes of WebSocket messages received on reactor sockets.", &ProviderCounters::bytes);
+    counter ("callstreamd_pipeline_errors_total", "Calls ended by a pipeline error.",
+        &ProviderCounters::errors);
+    counter ("callstreamd_realtime_fallbacks_total",
+        "Calls redirected to the traditional flow after the Realtime bridge failed.",
+        &ProviderCounters::fallbacks);
+    auto redis = [&m, this, p] (const char *name, const char *help, int which) {
+      m.counter_callback (name, help, [this, p, which] {
+            guint64 values[3] = { 0, 0, 0 };
+            calls_->redis_totals (p, &values[0], &values[1], &values[2]);
+            return static_cast<double> (values[which]);
+          }, p);
+    };
+    redis ("callstreamd_frames_published_total",
+        "Audio frames Redis acknowledged (redisstreamsink).", 0);
+    redis ("callstreamd_frames_dropped_total",
+        "Audio frames dropped because Redis stayed away longer than max-buffer-time.", 1);
+    redis ("callstreamd_redis_reconnects_total", "Reconnections to Redis by the sinks.", 2);
+  }
+}
+
+void
+Server::log_progress ()
+{
+  for (const char *provider : kProviders) {
+    guint64 published = 0, dropped = 0, reconnects = 0;
+    calls_->redis_totals (provider, &published, &dropped, &reconnects);
+    guint64 &last = last_published_[provider];
+    if (published == last)
+      continue;
+    log::info ("frames_published", { { "provider", provider },
+          { "total", std::to_string (published) },
+          { "since_last", std::to_string (published - last) },
+          { "dropped", std::to_string (dropped) },
+          { "calls_in_progress", std::to_string (calls_->in_progress (provider)) } });
+    last = published;
+  }
+}
+
+void
+Server::count_refusal (const std::string &provider)
+{
+  metrics_->counter ("callstreamd_requests_refused_total", kRefusedHelp, provider).inc ();
+}
+
+void
+Server::shutdown (std::function<void (bool)> done)
+{
+  soup_server_disconnect (server_);
+  calls_->shutdown (config_.shutdown_timeout_s * 1000, [this, done] (bool flushed) {
+        reactor_->stop ();
+        done (flushed);
+      });
+}
+
+}  // namespace callstreamd
