@@ -410,9 +410,13 @@ Reactor::register_connection (Connection *conn)
     return;
   }
   conn->registered = true;
+  if (conn->backlog_size () > 0)  // a Peer wrote to it before it was registered
+    watch_output (conn, true);
 
   // libsoup may have read the client's first frames along with its request:
-  // they wait in the stream's buffer, ahead of anything still in the socket.
+  // they wait in its SoupFilterInputStream buffer, ahead of anything still in
+  // the socket. Reads through the stream return that buffer first; a short
+  // read means it is empty, and epoll takes over the socket.
   GInputStream *input = g_io_stream_get_input_stream (conn->stream.get ());
   if (!G_IS_POLLABLE_INPUT_STREAM (input)
       || !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)))
@@ -424,6 +428,8 @@ Reactor::register_connection (Connection *conn)
         &error);
     if (got > 0) {
       feed (conn, read_buffer_.data (), static_cast<size_t> (got));
+      if (static_cast<size_t> (got) < read_buffer_.size ())
+        return;
     } else if (got == 0) {
       abort_connection (conn, kAbnormalClosure, "connection lost");
     } else {
