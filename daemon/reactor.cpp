@@ -337,10 +337,12 @@ Reactor::handle_wakeup ()
     for (Connection *conn : inboxes) {
       conn->inbox_listed = false;
       if (conn->state == Connection::State::kOpen && !conn->overflowed) {
-        if (conn->backlog_size () == 0)
-          conn->backlog.swap (conn->inbox), conn->backlog_offset = 0;
-        else
+        if (conn->backlog_size () == 0) {  // the usual case: no copy
+          conn->backlog.swap (conn->inbox);
+          conn->backlog_offset = 0;
+        } else {
           conn->backlog.append (conn->inbox);
+        }
       }
       conn->inbox.clear ();
     }

@@ -67,6 +67,7 @@ class RecordingPeer : public Reactor::Peer {
       std::lock_guard lock (mutex_);
       messages_.emplace_back (is_text, std::string (reinterpret_cast<const char *> (data), size));
     }
+    count_.fetch_add (1);  // before the echo, which a client may see at once
     if (echo_) {
       if (is_text)
         reactor_->send_text (connection_id (),
@@ -74,7 +75,6 @@ class RecordingPeer : public Reactor::Peer {
       else
         reactor_->send_binary (connection_id (), { data, size });
     }
-    count_.fetch_add (1);
   }
 
   void on_closed (uint16_t code, const std::string &reason) override
