@@ -337,10 +337,12 @@ Reactor::handle_wakeup ()
     for (Connection *conn : inboxes) {
       conn->inbox_listed = false;
       if (conn->state == Connection::State::kOpen && !conn->overflowed) {
-        if (conn->backlog_size () == 0)
-          conn->backlog.swap (conn->inbox), conn->backlog_offset = 0;
-        else
+        if (conn->backlog_size () == 0) {  // the usual case: no copy
+          conn->backlog.swap (conn->inbox);
+          conn->backlog_offset = 0;
+        } else {
           conn->backlog.append (conn->inbox);
+        }
       }
       conn->inbox.clear ();
     }
@@ -410,9 +412,13 @@ Reactor::register_connection (Connection *conn)
     return;
   }
   conn->registered = true;
+  if (conn->backlog_size () > 0)  // a Peer wrote to it before it was registered
+    watch_output (conn, true);
 
   // libsoup may have read the client's first frames along with its request:
-  // they wait in the stream's buffer, ahead of anything still in the socket.
+  // they wait in its SoupFilterInputStream buffer, ahead of anything still in
+  // the socket. Reads through the stream return that buffer first; a short
+  // read means it is empty, and epoll takes over the socket.
   GInputStream *input = g_io_stream_get_input_stream (conn->stream.get ());
   if (!G_IS_POLLABLE_INPUT_STREAM (input)
       || !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)))
@@ -424,6 +430,8 @@ Reactor::register_connection (Connection *conn)
         &error);
     if (got > 0) {
       feed (conn, read_buffer_.data (), static_cast<size_t> (got));
+      if (static_cast<size_t> (got) < read_buffer_.size ())
+        return;
     } else if (got == 0) {
       abort_connection (conn, kAbnormalClosure, "connection lost");
     } else {

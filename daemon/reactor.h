@@ -5,22 +5,22 @@
 // message to the connection's Peer. No GSource and no thread per connection.
 //
 // Thread model:
-// - One reactor thread, started by the constructor, owns the epoll set, the
-//   sockets, each connection's decoder and write backlog. Every Peer callback
-//   runs on it, so a Peer must not block (hand work to its call's own threads).
-// - adopt(), send_text(), send_binary() and close() may be called from any
-//   thread. Other threads only append to a per-connection inbox under the one
-//   mutex and wake the reactor through an eventfd; the reactor moves inboxes
-//   into backlogs. The same calls on the reactor thread (from a Peer callback)
-//   write straight to the socket when nothing is queued.
-// - stop() and ~Reactor() block until every Peer's on_closed ran: never call
-//   them from the reactor thread.
+// - One reactor thread (started by the constructor) owns the epoll set, the
+//   sockets, every decoder and write backlog, and runs every Peer callback:
+//   a Peer must not block (hand work to its call's own threads).
+// - adopt(), send_*() and close() work from any thread: other threads append
+//   to a per-connection inbox under the one mutex and wake the reactor with
+//   an eventfd. From a Peer callback, send_*() writes to the socket at once
+//   when nothing is queued.
+// - stop() and ~Reactor() block until every on_closed ran: never call them
+//   from the reactor thread.
 //
-// Epoll is level-triggered: one recv() of up to 64 KiB per ready socket and
-// turn, so a flooding client cannot starve the others; a shared read buffer,
-// and the decoder's message buffer per connection. EPOLLOUT is watched only
-// while a connection has a backlog. An idle connection (no frame received for
-// idle_timeout_ms, Pings and Pongs count) is closed with 1008 "idle timeout":
+// Epoll is level-triggered: one recv() of up to 64 KiB per ready socket per
+// turn, so a flooding client cannot starve the others. One read buffer for the
+// thread; per connection only the decoder's message buffer and the backlog,
+// both keeping their capacity (no allocation per message). EPOLLOUT is watched
+// only while a backlog exists. Idle means nothing received for
+// idle_timeout_ms (Pings and Pongs count): closed with 1008 "idle timeout",
 // a policy of ours, told apart from our own shutdown (1001 "going away").
 #pragma once
 
