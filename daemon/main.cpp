@@ -5,6 +5,8 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -231,6 +233,12 @@ main (int argc, char **argv)
   g_main_loop_run (main_loop);
   g_source_remove (sigterm);
   g_source_remove (sigint);
+  if (exit_code != 0) {
+    // Some call did not flush in time: its threads may still be blocked, so
+    // tearing the calls down could hang. Leave at once.
+    embedded.stop ();
+    _exit (exit_code);
+  }
   server.reset ();
   embedded.stop ();
   g_main_loop_unref (main_loop);

@@ -241,6 +241,107 @@ test_fallback_to_traditional_when_realtime_refuses ()
   g_assert_false (daemon.log_has ("tok\""));
 }
 
+void
+test_twilio_ingest_only ()
+{
+  // /media-stream/ingest: the caller's u-law audio into Redis, nothing back.
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () } });
+  g_assert_true (daemon.wait_listening ());
+  WsClient client;
+  g_assert_true (client.connect (daemon.ws ("/media-stream/ingest")));
+  client.send ("{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
+  client.send (twilio_start ("CAing"));
+  std::string sent;
+  for (int i = 0; i < 50; i++) {
+    const std::string frame = test_support::pattern_bytes (160, i);
+    sent += frame;
+    client.send (twilio_media ("CAing", i + 1, frame));
+  }
+  client.send (twilio_stop ("CAing"));
+  g_assert_true (pump_until ([&] {
+          return count_event (redis, "audio_stream", "call_end") == 1;
+        }));
+  auto calls = entries_by_call (redis, "audio_stream");
+  std::string published;
+  for (const StreamEntry &entry : calls["CAing"]) {
+    if (entry.get ("event") == "call_start") {
+      g_assert_cmpstr (entry.get ("encoding").c_str (), ==, "mulaw");
+      g_assert_cmpstr (entry.get ("provider").c_str (), ==, "twilio");
+    }
+    if (entry.get ("event") == "audio")
+      published += entry.get ("audio");
+  }
+  g_assert_true (published == sent);
+  g_assert_true (client.received.empty ());
+}
+
+void
+test_exotel_voicebot_talks_back ()
+{
+  // /v1/voicebot: 8 kHz PCM16 to the Realtime server as 24 kHz, its reply
+  // back to the caller as Exotel media chunks (multiples of 320 bytes).
+  FakeRealtimeServer::Options options;
+  options.echo_every_bytes = 200 * 48;  // 200 ms turns at 24 kHz
+  options.delta_bytes = 480;
+  FakeRealtimeServer realtime (options);
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" },
+        { "OPENAI_REALTIME_URL", realtime.url () }, { "OPENAI_API_KEY", "sk-voicebot" } });
+  g_assert_true (daemon.wait_listening ());
+  WsClient client;
+  g_assert_true (client.connect (daemon.ws ("/v1/voicebot")));
+  client.send (exotel_start ("CAbot"));
+  for (int f = 1; f <= 10; f++)
+    client.send (exotel_media (f + 1, frame_audio (1, f)));
+  size_t returned_bytes = 0;
+  g_assert_true (pump_until ([&] {
+        size_t marks = 0;
+        returned_bytes = returned_audio (client.received, &marks).size ();
+        return returned_bytes >= 8000;  // 0.5 s of 8 kHz PCM16 of the 1 s sent
+      }, 20));
+  for (const std::string &text : client.received) {
+    if (text.find ("\"event\":\"media\"") == std::string::npos)
+      continue;
+    size_t marks = 0;
+    const size_t size = returned_audio ({ text }, &marks).size ();
+    g_assert_cmpuint (size % 320, ==, 0);
+  }
+  // The Realtime server got 24 kHz audio: three times the bytes sent.
+  g_assert_cmpuint (realtime.audio ().size (), >=, 2 * 16000);
+  client.send (exotel_stop ("CAbot"));
+  g_assert_true (pump_until ([&] {
+          return count_event (redis, "audio_stream", "call_end") == 1;
+        }));
+}
+
+void
+test_sigterm_gives_up_after_shutdown_timeout ()
+{
+  // Redis stalls: the calls cannot flush; SHUTDOWN_TIMEOUT_S bounds the wait
+  // and the exit status says not everything was flushed.
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" },
+        { "SHUTDOWN_TIMEOUT_S", "1" } });
+  g_assert_true (daemon.wait_listening ());
+  WsClient client;
+  g_assert_true (client.connect (daemon.ws ("/v1/ingest")));
+  client.send (exotel_start ("CAstall"));
+  client.send (exotel_media (2, frame_audio (1, 1)));
+  g_assert_true (pump_until ([&] {
+          return count_event (redis, "audio_stream", "audio") == 1;
+        }));
+  redis.pause ();
+  client.send (exotel_media (3, frame_audio (1, 2)));
+  const gint64 started = g_get_monotonic_time ();
+  const int status = daemon.terminate (20);
+  redis.resume ();
+  g_assert_cmpint (status, ==, 3);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 15 * G_USEC_PER_SEC);
+  g_assert_true (daemon.log_has ("shutdown_timeout"));
+  g_assert_true (daemon.log_has ("stopped flushed=false"));
+}
+
 /* ------------------------------------------------------------------ */
 
 void
@@ -642,5 +743,9 @@ main (int argc, char **argv)
       test_twilio_realtime_call_against_the_fake);
   g_test_add_func ("/callstreamd/twilio/fallback-to-traditional-when-realtime-refuses",
       test_fallback_to_traditional_when_realtime_refuses);
+  g_test_add_func ("/callstreamd/twilio/ingest-only", test_twilio_ingest_only);
+  g_test_add_func ("/callstreamd/exotel/voicebot-talks-back", test_exotel_voicebot_talks_back);
+  g_test_add_func ("/callstreamd/lifecycle/sigterm-gives-up-after-shutdown-timeout",
+      test_sigterm_gives_up_after_shutdown_timeout);
   return g_test_run ();
 }
