@@ -173,6 +173,19 @@ Call::on_bus_message (GstBus *, GstMessage *message, gpointer data)
             { "debug", debug ? debug : "" } });
       break;
     }
+    case GST_MESSAGE_ELEMENT:{
+      const GstStructure *s = gst_message_get_structure (message);
+      if (s != nullptr && gst_structure_has_name (s, CALLSTREAM_FILE_WRITTEN_MESSAGE_NAME)) {
+        // The first dump of a call at info (operators check dumps work),
+        // the others at debug: one line per chunk is too many at scale.
+        const guint64 n = call->files_dumped_.fetch_add (1) + 1;
+        const char *path = gst_structure_get_string (s, "path");
+        log::write (n == 1 ? log::Level::kInfo : log::Level::kDebug, "audio_chunk_dumped",
+            { { "call", call->id_ }, { "call_sid", call->call_sid () },
+              { "path", path ? path : "" }, { "files", std::to_string (n) } });
+      }
+      break;
+    }
     default:
       break;
   }
@@ -429,6 +442,7 @@ CallRegistry::teardown (const std::shared_ptr<Call> &call, const std::string &wh
         { "messages", std::to_string (call->messages_.load ()) },
         { "frames_published", std::to_string (published) },
         { "frames_dropped", std::to_string (dropped) },
+        { "files_dumped", std::to_string (call->files_dumped_.load ()) },
         { "duration_ms", std::to_string (duration_ms) } });
   {
     std::lock_guard guard (lock_);

@@ -157,6 +157,7 @@ class Call : public std::enable_shared_from_this<Call> {
   std::atomic<bool> teardown_scheduled_ { false };
   std::atomic<guint64> messages_ { 0 };
   std::atomic<guint64> bytes_ { 0 };
+  std::atomic<guint64> files_dumped_ { 0 };
 
   mutable std::mutex info_lock_;
   std::string call_sid_;

@@ -29,6 +29,10 @@
  *
  * Mark: an element message named "callstream-mark" with "name" and "call-sid".
  *
+ * File written: an element message named "callstream-file-written" that
+ *   chunkdumper posts (from its write pool) each time a file is complete under
+ *   its final name: "call-id" (the directory name) and "path".
+ *
  * Clear (downstream, to twiliosink / exotelsink)
  *   A custom event whose structure is named "callstream-clear", no fields.
  *   Sent by a bridge on barge-in (the caller speaks over the reply). The sink
@@ -60,6 +64,7 @@ G_BEGIN_DECLS
 
 #define CALLSTREAM_CALL_INFO_NAME "callstream-call-info"
 #define CALLSTREAM_MARK_MESSAGE_NAME "callstream-mark"
+#define CALLSTREAM_FILE_WRITTEN_MESSAGE_NAME "callstream-file-written"
 #define CALLSTREAM_CLEAR_EVENT_NAME "callstream-clear"
 #define CALLSTREAM_PLAYED_EVENT_NAME "callstream-played"
 

@@ -214,6 +214,8 @@ bool AudioFileWriter::commit(WriteFailure *failure) {
 void WriteOutcome::add(WriteOutcome &&other) {
   files_written += other.files_written;
   audio_bytes_written += other.audio_bytes_written;
+  for (std::string &path : other.paths)
+    paths.push_back(std::move(path));
   for (WriteFailure &failure : other.failures)
     failures.push_back(std::move(failure));
 }
@@ -273,6 +275,7 @@ WriteOutcome DumpFileSequence::write_chunk(const DumpTarget &target,
       file->commit(&failure)) {
     outcome.files_written = 1;
     outcome.audio_bytes_written = bytes;
+    outcome.paths.push_back(file->final_path());
   } else {
     outcome.failures.push_back(std::move(failure));
   }
@@ -319,9 +322,10 @@ WriteOutcome DumpFileSequence::finish_call_file() {
     return outcome;
   std::unique_ptr<AudioFileWriter> file = std::move(call_file_);
   WriteFailure failure;
-  if (file->commit(&failure))
+  if (file->commit(&failure)) {
     outcome.files_written = 1;
-  else
+    outcome.paths.push_back(file->final_path());
+  } else
     outcome.failures.push_back(std::move(failure));
   return outcome;
 }

@@ -108,6 +108,7 @@ class AudioFileWriter {
 struct WriteOutcome {
   guint64 files_written = 0;
   guint64 audio_bytes_written = 0;
+  std::vector<std::string> paths;  // the files completed, by their final name
   std::vector<WriteFailure> failures;
 
   void add(WriteOutcome &&other);

@@ -199,6 +199,12 @@ report_outcome (GstChunkDumper * self, const DumpTarget & target,
   ChunkDumperImpl *impl = self->impl;
   impl->files_written += outcome.files_written;
   impl->bytes_written += outcome.audio_bytes_written;
+  for (const std::string & path : outcome.paths)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_new (CALLSTREAM_FILE_WRITTEN_MESSAGE_NAME,
+                "call-id", G_TYPE_STRING, target.call_id.c_str (),
+                "path", G_TYPE_STRING, path.c_str (), nullptr)));
   /* A lost file is a warning and a counter, not the end of the call. */
   for (const WriteFailure & failure : outcome.failures) {
     impl->write_errors++;

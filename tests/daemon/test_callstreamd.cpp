@@ -453,6 +453,7 @@ test_fifty_concurrent_exotel_calls_end_to_end ()
   g_assert_cmpuint (daemon.log_count ("connection_accepted"), ==, kCalls);
   g_assert_cmpuint (daemon.log_count ("start_event_received"), ==, kCalls);
   g_assert_true (daemon.log_has ("audio_dumping_enabled"));
+  g_assert_cmpuint (daemon.log_count ("audio_chunk_dumped"), ==, kCalls);  // the first of each
   const auto health = http_request ("GET", daemon.http ("/health"));
   g_assert_true (health.body.find ("\"calls_in_progress\":0") != std::string::npos);
   const auto metrics = http_request ("GET", daemon.http ("/metrics"));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "callstream-events.h"
 #include "test_support.h"
 
 using test_support::list_dir;
@@ -249,6 +250,38 @@ test_tee_without_queues_into_every_sink ()
 }
 
 static void
+test_every_file_written_is_announced ()
+{
+  // chunkdumper posts "callstream-file-written" (call-id, path) per file, so
+  // an application can log or index the dumps; each is on disk by then.
+  TempDir dir;
+  const std::string capture = write_one_second_capture (dir);
+  const std::string description = "exotelsrc location=\"" + capture
+      + "\" pace=false ! chunkdumper location=\"" + dir.path () + "/out\"";
+  g_autoptr (GstElement) pipeline = gst_parse_launch (description.c_str (), nullptr);
+  g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  std::vector<std::string> paths;
+  for (;;) {
+    g_autoptr (GstMessage) message = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+        GstMessageType (GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+    g_assert_nonnull (message);
+    g_assert_cmpint (GST_MESSAGE_TYPE (message), !=, GST_MESSAGE_ERROR);
+    if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS)
+      break;
+    const GstStructure *s = gst_message_get_structure (message);
+    if (!gst_structure_has_name (s, CALLSTREAM_FILE_WRITTEN_MESSAGE_NAME))
+      continue;
+    g_assert_cmpstr (gst_structure_get_string (s, "call-id"), ==, "CApace");
+    paths.emplace_back (gst_structure_get_string (s, "path"));
+    g_assert_true (g_file_test (paths.back ().c_str (), G_FILE_TEST_IS_REGULAR));
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_assert_cmpuint (paths.size (), ==, 10);
+  g_assert_true (g_str_has_suffix (paths.front ().c_str (), "/CApace/chunk-000001.wav"));
+}
+
+static void
 test_gst_launch_runs_the_pipeline ()
 {
   // A media engineer's command line, exactly: gst-launch-1.0 from the PATH.
@@ -282,6 +315,8 @@ main (int argc, char **argv)
   g_test_add_func ("/exotel-replay/paced-in-real-time", test_replay_is_paced);
   g_test_add_func ("/exotel-replay/pause-holds-the-replay", test_pause_holds_the_replay);
   g_test_add_func ("/exotel-replay/gst-launch", test_gst_launch_runs_the_pipeline);
+  g_test_add_func ("/exotel-replay/every-file-written-is-announced",
+      test_every_file_written_is_announced);
   g_test_add_func ("/exotel-replay/tee-without-queues-into-every-sink",
       test_tee_without_queues_into_every_sink);
   return g_test_run ();
