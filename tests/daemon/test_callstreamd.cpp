@@ -342,6 +342,34 @@ test_sigterm_gives_up_after_shutdown_timeout ()
   g_assert_true (daemon.log_has ("stopped flushed=false"));
 }
 
+void
+test_oversized_message_closes_only_that_call ()
+{
+  // MAX_MESSAGE_BYTES: a bigger message closes its socket with 1009; the
+  // call still flushes what it had, and the other call goes on.
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" },
+        { "MAX_MESSAGE_BYTES", "4096" } });
+  g_assert_true (daemon.wait_listening ());
+  WsClient big, fine;
+  g_assert_true (big.connect (daemon.ws ("/v1/ingest")));
+  g_assert_true (fine.connect (daemon.ws ("/v1/ingest")));
+  big.send (exotel_start ("CAbig"));
+  big.send (exotel_media (2, frame_audio (1, 1)));
+  big.send (exotel_media (3, std::string (8000, 'x')));
+  g_assert_true (pump_until ([&] { return big.closed; }));
+  g_assert_cmpuint (big.close_code, ==, 1009);
+  fine.send (exotel_start ("CAfine"));
+  fine.send (exotel_media (2, frame_audio (2, 1)));
+  fine.send (exotel_stop ("CAfine"));
+  g_assert_true (pump_until ([&] {
+          return count_event (redis, "audio_stream", "call_end") == 2;
+        }));
+  auto calls = entries_by_call (redis, "audio_stream");
+  g_assert_cmpuint (calls["CAbig"].size (), ==, 3);   // start, the frame, end
+  g_assert_cmpuint (calls["CAfine"].size (), ==, 3);
+}
+
 /* ------------------------------------------------------------------ */
 
 void
@@ -748,5 +776,7 @@ main (int argc, char **argv)
   g_test_add_func ("/callstreamd/exotel/voicebot-talks-back", test_exotel_voicebot_talks_back);
   g_test_add_func ("/callstreamd/lifecycle/sigterm-gives-up-after-shutdown-timeout",
       test_sigterm_gives_up_after_shutdown_timeout);
+  g_test_add_func ("/callstreamd/limits/oversized-message-closes-only-that-call",
+      test_oversized_message_closes_only_that_call);
   return g_test_run ();
 }
