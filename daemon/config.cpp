@@ -131,6 +131,17 @@ variables ()
     { "PUBLIC_URL", &Config::public_url, "an http:// or https:// URL (or empty)", 0, 0,
       is_empty_or_http_url },
     { "VOICE_GREETING", &Config::voice_greeting, "a greeting" },
+    { "ELEVENLABS_WEBHOOK_SECRET", &Config::elevenlabs_webhook_secret, "a secret", 0, 0,
+      nullptr, true },
+    { "ELEVENLABS_API_KEY", &Config::elevenlabs_api_key, "an API key", 0, 0, nullptr, true },
+    { "ELEVENLABS_API_URL", &Config::elevenlabs_api_url, "an http:// or https:// URL", 0, 0,
+      is_http_url },
+    { "WEBHOOK_DATA_DIR", &Config::webhook_data_dir, "a directory", 0, 0, is_not_empty },
+    { "AUDIO_CACHE_TTL", &Config::audio_cache_ttl, "a number of seconds (1-604800)", 1,
+      604800 },
+    { "MAX_WEBHOOK_BYTES", &Config::max_webhook_bytes,
+      "a body size in bytes (1024-1073741824)", 1024, 1024.0 * 1024 * 1024 },
+    { "API_TOKEN", &Config::api_token, "a token", 0, 0, nullptr, true },
   };
   return table;
 }

@@ -70,6 +70,15 @@ struct Config {
   std::string public_url;                     // PUBLIC_URL, empty or http(s)
   std::string voice_greeting = kDefaultVoiceGreeting;  // VOICE_GREETING, traditional <Say>
 
+  // ElevenLabs post-call webhooks, call records, recordings.
+  std::string elevenlabs_webhook_secret;      // ELEVENLABS_WEBHOOK_SECRET (secret)
+  std::string elevenlabs_api_key;             // ELEVENLABS_API_KEY (secret)
+  std::string elevenlabs_api_url = "https://api.elevenlabs.io";  // ELEVENLABS_API_URL, http(s)
+  std::string webhook_data_dir = "data/webhooks";  // WEBHOOK_DATA_DIR
+  unsigned audio_cache_ttl = 3600;            // AUDIO_CACHE_TTL, seconds (1-604800)
+  unsigned max_webhook_bytes = 100u << 20;    // MAX_WEBHOOK_BYTES, 1 KiB - 1 GiB
+  std::string api_token;                      // API_TOKEN (secret): Bearer for /calls...
+
   // Every variable the configuration was built from, as given (secrets too).
   std::map<std::string, std::string> raw;
 
