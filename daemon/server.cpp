@@ -299,7 +299,15 @@ Server::twilio_request_valid (SoupServerMessage *msg,
           { "remote", remote_of (msg) }, { "reason", "missing X-Twilio-Signature" } });
     return false;
   }
-  if (!twilio_signature_valid (config_.twilio_auth_token, url, form, signature)) {
+  // A WebSocket upgrade may be signed with its ws(s):// URL.
+  std::string ws_url;
+  if (g_str_has_prefix (url.c_str (), "https://"))
+    ws_url = "wss://" + url.substr (8);
+  else if (g_str_has_prefix (url.c_str (), "http://"))
+    ws_url = "ws://" + url.substr (7);
+  if (!twilio_signature_valid (config_.twilio_auth_token, url, form, signature)
+      && (ws_url.empty ()
+          || !twilio_signature_valid (config_.twilio_auth_token, ws_url, form, signature))) {
     refuse (msg, SOUP_STATUS_FORBIDDEN, "invalid X-Twilio-Signature");
     count_refusal ("twilio");
     log::warning ("request_refused", { { "route", path_and_query (msg) },

@@ -705,10 +705,18 @@ test_twilio_signature_refusals ()
   auto good = http_request ("POST", daemon.http ("/voice"), "CallSid=CA1",
       "application/x-www-form-urlencoded", { { "X-Twilio-Signature", signature } });
   g_assert_cmpuint (good.status, ==, 200);
-  // The media WebSocket upgrade is checked too.
+  // The media WebSocket upgrade is checked too; Twilio may sign its wss:// URL.
   WsClient client;
   g_assert_false (client.connect (daemon.ws ("/media-stream")));
   g_assert_cmpuint (client.status, ==, 401);
+  WsClient forged;
+  g_assert_false (forged.connect (daemon.ws ("/media-stream"),
+          { { "X-Twilio-Signature", twilio_sign ("other", "wss://calls.example.com/media-stream") } }));
+  g_assert_cmpuint (forged.status, ==, 403);
+  WsClient signed_wss;
+  g_assert_true (signed_wss.connect (daemon.ws ("/media-stream/ingest"),
+          { { "X-Twilio-Signature",
+              twilio_sign ("tok", "wss://calls.example.com/media-stream/ingest") } }));
 }
 
 void
