@@ -377,11 +377,11 @@ void test_stops_after_each_message() {
   auto result = feed(decoder, stream);
   g_assert_cmpint(static_cast<int>(result.status), ==, static_cast<int>(FeedStatus::Message));
   g_assert_cmpuint(result.consumed, ==, first.size());
-  g_assert_cmpstr(Bytes(decoder.message().text()).c_str(), ==, "one");
+  g_assert_true(Bytes(decoder.message().text()) == "one");
   result = feed(decoder, std::string_view(stream).substr(first.size()));
   g_assert_cmpint(static_cast<int>(result.status), ==, static_cast<int>(FeedStatus::Message));
   g_assert_cmpuint(result.consumed, ==, stream.size() - first.size());
-  g_assert_cmpstr(Bytes(decoder.message().text()).c_str(), ==, "two");
+  g_assert_true(Bytes(decoder.message().text()) == "two");
   g_assert_cmpint(static_cast<int>(feed(decoder, "").status), ==,
                   static_cast<int>(FeedStatus::NeedMore));
 }
@@ -394,10 +394,10 @@ void test_ping_does_not_disturb_message() {
   g_assert_cmpint(static_cast<int>(result.status), ==, static_cast<int>(FeedStatus::Message));
   g_assert_cmpint(static_cast<int>(decoder.message().type), ==,
                   static_cast<int>(MessageType::Ping));
-  g_assert_cmpstr(Bytes(decoder.message().text()).c_str(), ==, "p");
+  g_assert_true(Bytes(decoder.message().text()) == "p");
   result = feed(decoder, continuation("lo"));
   g_assert_cmpint(static_cast<int>(result.status), ==, static_cast<int>(FeedStatus::Message));
-  g_assert_cmpstr(Bytes(decoder.message().text()).c_str(), ==, "Hello");
+  g_assert_true(Bytes(decoder.message().text()) == "Hello");
 }
 
 void test_take_data() {
@@ -408,7 +408,7 @@ void test_take_data() {
   g_assert_cmpuint(decoder.message().payload.size(), ==, 0);
   g_assert_cmpstr(decoder.take_data().c_str(), ==, "");
   feed(decoder, binary("second"));
-  g_assert_cmpstr(Bytes(decoder.message().text()).c_str(), ==, "second");
+  g_assert_true(Bytes(decoder.message().text()) == "second");
   g_assert_cmpstr(taken.c_str(), ==, "first message");
   feed(decoder, ping("p"));
   g_assert_cmpstr(decoder.take_data().c_str(), ==, "");
