@@ -9,7 +9,6 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
-#include <deque>
 #include <vector>
 
 namespace callstream::elevenlabs {
