@@ -471,6 +471,9 @@ AudioCache::~AudioCache ()
   g_source_destroy (sweep_timer_);
   g_source_unref (sweep_timer_);
   for (auto &[id, entry] : memory_) {
+    log::warning ("audio_cache_dropped", { { "conversation", id },
+        { "bytes", std::to_string (entry.audio->size ()) },
+        { "reason", "held in memory when the cache closed" } });
     g_source_destroy (entry.timer);
     g_source_unref (entry.timer);
   }
@@ -516,6 +519,7 @@ AudioCache::keep_in_memory (const std::string &conversation_id,
   log::warning ("audio_cached", { { "conversation", conversation_id }, { "store", "memory" },
       { "bytes", std::to_string (audio->size ()) }, { "ttl_s", std::to_string (ttl_s) },
       { "detail", "in-memory only (Redis down)" }, { "reason", why } });
+  take_from_memory (conversation_id);  // an older entry and its timer go
   struct Expiry {
     AudioCache *cache;
     std::string conversation_id;

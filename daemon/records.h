@@ -179,7 +179,9 @@ class AudioCache {
     gint64 ttl_ms = -1;  // until the expiry sweep takes it; -1: no due time
   };
 
-  // Sweeps Redis for due audio every sweep_interval_ms from now on.
+  // Sweeps Redis for due audio every sweep_interval_ms from now on. Audio
+  // still in memory when it is destroyed is lost (and logged): call
+  // expire_all_in_memory first.
   AudioCache (RedisStore &redis, ExpiredCallback on_expired, AudioCacheOptions options = {});
   ~AudioCache ();
   AudioCache (const AudioCache &) = delete;

@@ -343,7 +343,9 @@ RedisStore::disconnect (const std::string &reason)
   redisFree (connection_);
   connection_ = nullptr;
   next_attempt_us_ = 0;
-  note_failure (reason);
+  reachable_.store (false);
+  last_failure_ = reason;
+  log::warning ("redis_store_disconnected", { { "url", display_url_ }, { "reason", reason } });
 }
 
 void

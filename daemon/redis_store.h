@@ -106,8 +106,8 @@ class RedisStore {
   // reply is then the array of their replies.
   void pipeline (std::vector<RedisArgv> commands, PipelineCallback done);
 
-  // The same, blocking until the answer (for the CLI: no main loop). Never
-  // call these on the store's context while callbacks are awaited there.
+  // The same, blocking the calling thread until the answer (for the CLI's
+  // diagnose, which has no main loop; not for a running daemon's main thread).
   RedisReply command_sync (RedisArgv argv);
   std::vector<RedisReply> pipeline_sync (std::vector<RedisArgv> commands);
 

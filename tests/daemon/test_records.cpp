@@ -530,6 +530,24 @@ test_redis_down_expiry_still_fires ()
 }
 
 static void
+test_a_second_put_replaces_the_first ()
+{
+  auto redis = open_store ("redis://127.0.0.1:" + std::to_string (RedisServer::free_port ()));
+  int expired = 0;
+  AudioCache cache (*redis, [&] (const std::string &, std::string) { expired++; }, short_ttl ());
+  cache.put ("conv_7", "old", 1);
+  cache.put ("conv_7", "new", 60);
+  // Past the first one's TTL: its timer went with it.
+  const gint64 until = g_get_monotonic_time () + 1500 * 1000;
+  iterate_until ([&] { return g_get_monotonic_time () > until; });
+  g_assert_cmpint (expired, ==, 0);
+  std::optional<std::optional<std::string>> taken;
+  cache.take ("conv_7", [&] (std::optional<std::string> a) { taken = std::move (a); });
+  iterate_until ([&] { return taken.has_value (); });
+  assert_text (**taken, "new");
+}
+
+static void
 test_expire_all_in_memory_at_shutdown ()
 {
   auto redis = open_store ("redis://127.0.0.1:" + std::to_string (RedisServer::free_port ()));
@@ -599,6 +617,8 @@ main (int argc, char **argv)
   g_test_add_func ("/audio-cache/take-right-after-put-sees-it", test_take_right_after_put_sees_it);
   g_test_add_func ("/audio-cache/redis-down-expiry-still-fires",
       test_redis_down_expiry_still_fires);
+  g_test_add_func ("/audio-cache/a-second-put-replaces-the-first",
+      test_a_second_put_replaces_the_first);
   g_test_add_func ("/audio-cache/expire-all-in-memory-at-shutdown",
       test_expire_all_in_memory_at_shutdown);
   g_test_add_func ("/audio-cache/cached-across-a-redis-restart",
