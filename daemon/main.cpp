@@ -12,6 +12,7 @@
 #include <string>
 
 #include "config.h"
+#include "diagnose.h"
 #include "dotenv.h"
 #include "embedded_redis.h"
 #include "log.h"
@@ -105,7 +106,7 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", nullptr },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("- telephony media daemon");
+  g_autoptr (GOptionContext) context = g_option_context_new ("[diagnose CONVERSATION_ID] - telephony media daemon");
   g_option_context_set_summary (context,
       "Serves Exotel and Twilio media streams and webhooks; each call runs a GStreamer\n"
       "pipeline from pipelines/*.json. Configuration: environment variables and .env\n"
@@ -115,6 +116,13 @@ main (int argc, char **argv)
   g_autoptr (GError) option_error = nullptr;
   if (!g_option_context_parse (context, &argc, &argv, &option_error)) {
     std::fprintf (stderr, "callstreamd: %s\n", option_error->message);
+    return 2;
+  }
+  // callstreamd diagnose <conversation_id>
+  const bool diagnose = argc == 3 && g_str_equal (argv[1], "diagnose");
+  if (argc > 1 && !diagnose) {
+    std::fprintf (stderr, "callstreamd: unexpected argument \"%s\" (commands: diagnose "
+        "<conversation_id>)\n", argv[1]);
     return 2;
   }
   if (version) {
@@ -136,6 +144,10 @@ main (int argc, char **argv)
   if (!Config::load (merged_environment (dotenv), config, &error)) {
     std::fprintf (stderr, "callstreamd: %s\n", error.c_str ());
     return 2;
+  }
+  if (diagnose) {
+    std::printf ("%s", diagnose_conversation (config, config.redis_url, argv[2]).c_str ());
+    return 0;
   }
   std::map<std::string, std::string> variables = config.template_variables ();
   if (config.redis_url.empty ())

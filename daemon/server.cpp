@@ -6,11 +6,17 @@
 #include <cstdlib>
 
 #include "calls.h"
+#include "file_response.h"
+#include "records.h"
+#include "redis_store.h"
+#include "url_signing.h"
+#include "webhooks.h"
 #include "log.h"
 #include "metrics.h"
 #include "reactor.h"
 #include "redis_probe.h"
 #include "twilio_rest.h"
+#include "protocol/outbound.h"
 #include "twiml.h"
 #include "websocket_upgrade.h"
 
@@ -20,8 +26,9 @@ namespace {
 
 constexpr const char *kRealtimeFlowRoute = "/media-stream";
 constexpr gint kListenBacklog = 4096;
+constexpr gint64 kRecordingUrlLifetimeS = 6 * 3600;
 constexpr const char *kProviders[] = { "exotel", "twilio" };
-constexpr const char *kWebhooksHelp = "Provider webhooks answered (TwiML requests).";
+constexpr const char *kWebhooksHelp = "Provider webhooks answered (Twilio TwiML requests, ElevenLabs post-call).";
 constexpr const char *kRefusedHelp = "Requests refused (auth, limits, not an upgrade).";
 
 void
@@ -155,6 +162,7 @@ Server::Server (Config config, std::vector<PipelineDescription> flows,
 
 Server::~Server ()
 {
+  g_clear_object (&elevenlabs_);
   if (summary_timer_ != 0)
     g_source_remove (summary_timer_);
   if (server_ != nullptr) {
@@ -189,6 +197,27 @@ Server::start (std::string *error)
         config_.twilio_account_sid, config_.twilio_auth_token);
   metrics_ = std::make_unique<Metrics> ();
   register_metrics ();
+  std::string store_error;
+  store_ = RedisStore::open (redis_url != variables_.end () ? redis_url->second : "",
+      &store_error);
+  if (!store_) {
+    *error = "REDIS_URL: " + store_error;
+    return false;
+  }
+  records_ = std::make_unique<RecordStore> (*store_);
+  AudioCacheOptions cache_options;
+  cache_options.ttl_s = config_.audio_cache_ttl;
+  audio_cache_ = std::make_unique<AudioCache> (*store_, [this] (const std::string &id,
+          std::string audio) { webhooks_->audio_expired (id, std::move (audio)); },
+      cache_options);
+  PostCallWebhooks::Options webhook_options;
+  webhook_options.secret = config_.elevenlabs_webhook_secret;
+  webhook_options.data_dir = config_.webhook_data_dir;
+  webhook_options.max_body_bytes = config_.max_webhook_bytes;
+  webhook_options.public_url = config_.public_url;
+  webhooks_ = std::make_unique<PostCallWebhooks> (webhook_options, *store_, *records_,
+      *audio_cache_, *metrics_);
+  elevenlabs_ = soup_session_new_with_options ("timeout", 60, nullptr);
   // "frames published" for the operators, every 10 s while it changes.
   summary_timer_ = g_timeout_add_seconds (10, [] (gpointer data) -> gboolean {
         static_cast<Server *> (data)->log_progress ();
@@ -196,6 +225,22 @@ Server::start (std::string *error)
       }, this);
 
   server_ = soup_server_new ("server-header", "callstreamd/" VERSION, nullptr);
+  // Webhook bodies are read whole before the handler runs; refuse a body over
+  // the limit as soon as its Content-Length says so (a chunked one is
+  // checked once read).
+  soup_server_add_early_handler (server_, "/voice/post_call", [] (SoupServer *,
+          SoupServerMessage *msg, const char *, GHashTable *, gpointer data) {
+        auto *self = static_cast<Server *> (data);
+        SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+        const goffset length = soup_message_headers_get_content_length (headers);
+        if (length > static_cast<goffset> (self->config_.max_webhook_bytes)) {
+          const std::string reason = "body larger than MAX_WEBHOOK_BYTES ("
+              + std::to_string (self->config_.max_webhook_bytes) + ")";
+          refuse (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, reason);
+          log::warning ("webhook_refused", { { "route", "/voice/post_call" },
+                { "status", "413" }, { "reason", reason } });
+        }
+      }, this, nullptr);
   for (const PipelineDescription &flow : flows_)
     add_flow_route (flow);
 
@@ -212,6 +257,26 @@ Server::start (std::string *error)
   ROUTE ("/realtime-api-config", handle_realtime_config (msg, query));
   ROUTE ("/test-websocket", handle_test_websocket (msg));
   ROUTE ("/websocket-test", handle_websocket_test_page (msg));
+  soup_server_add_handler (server_, "/voice/post_call", [] (SoupServer *, SoupServerMessage *msg,
+          const char *, GHashTable *, gpointer data) {
+        static_cast<Server *> (data)->webhooks_->handle (msg);
+      }, this, nullptr);
+  soup_server_add_handler (server_, "/calls", [] (SoupServer *, SoupServerMessage *msg,
+          const char *path, GHashTable *query, gpointer data) {
+        static_cast<Server *> (data)->handle_calls (msg, path, query);
+      }, this, nullptr);
+  soup_server_add_handler (server_, "/conversations", [] (SoupServer *, SoupServerMessage *msg,
+          const char *path, GHashTable *, gpointer data) {
+        static_cast<Server *> (data)->handle_conversation (msg, path);
+      }, this, nullptr);
+  soup_server_add_handler (server_, "/recordings", [] (SoupServer *, SoupServerMessage *msg,
+          const char *path, GHashTable *query, gpointer data) {
+        static_cast<Server *> (data)->handle_recording (msg, path, query);
+      }, this, nullptr);
+  soup_server_add_handler (server_, "/elevenlabs/conversation", [] (SoupServer *,
+          SoupServerMessage *msg, const char *path, GHashTable *, gpointer data) {
+        static_cast<Server *> (data)->handle_process_conversation (msg, path);
+      }, this, nullptr);
 #undef ROUTE
 
   g_autoptr (GInetAddress) host = g_inet_address_new_from_string (config_.host.c_str ());
@@ -266,18 +331,13 @@ Server::add_flow_route (const PipelineDescription &flow)
 std::string
 Server::public_base (SoupServerMessage *msg) const
 {
-  if (!config_.public_url.empty ()) {
-    std::string base = config_.public_url;
-    while (!base.empty () && base.back () == '/')
-      base.pop_back ();
-    return base;
-  }
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *host = soup_message_headers_get_one (headers, "Host");
-  const char *proto = soup_message_headers_get_one (headers, "X-Forwarded-Proto");
-  const bool https = proto != nullptr && g_ascii_strcasecmp (proto, "https") == 0;
-  return std::string (https ? "https://" : "http://")
-      + (host ? host : config_.host + ":" + std::to_string (port_));
+  std::string base = public_request_url (config_.public_url,
+      soup_message_headers_get_one (headers, "Host"),
+      soup_message_headers_get_one (headers, "X-Forwarded-Proto"), "");
+  while (!base.empty () && base.back () == '/')
+    base.pop_back ();
+  return !base.empty () ? base : "http://" + config_.host + ":" + std::to_string (port_);
 }
 
 bool
@@ -668,12 +728,339 @@ Server::count_refusal (const std::string &provider)
   metrics_->counter ("callstreamd_requests_refused_total", kRefusedHelp, provider).inc ();
 }
 
+/* ---- ElevenLabs records and recordings ---- */
+
+namespace {
+
+std::string
+json_text (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  json_generator_set_root (generator, node);
+  g_autofree gchar *text = json_generator_to_data (generator, nullptr);
+  json_node_unref (node);
+  return text;
+}
+
+// The last path segment after @prefix ("/calls/<id>"), URL-decoded; "" when
+// there is none or it holds a '/'.
+std::string
+id_after (const char *path, const char *prefix)
+{
+  if (!g_str_has_prefix (path, prefix))
+    return "";
+  g_autofree gchar *id = g_uri_unescape_string (path + strlen (prefix), nullptr);
+  if (id == nullptr || *id == '\0' || strchr (id, '/') != nullptr)
+    return "";
+  return id;
+}
+
+bool
+parse_time (const char *text, gint64 *out)
+{
+  if (text == nullptr)
+    return true;
+  guint64 value = 0;
+  if (g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &value, nullptr)) {
+    *out = static_cast<gint64> (value);
+    return true;
+  }
+  g_autoptr (GDateTime) when = g_date_time_new_from_iso8601 (text, nullptr);
+  if (when == nullptr) {
+    g_autofree gchar *midnight = g_strconcat (text, "T00:00:00Z", nullptr);
+    when = g_date_time_new_from_iso8601 (midnight, nullptr);
+  }
+  if (when == nullptr)
+    return false;
+  *out = g_date_time_to_unix (when);
+  return true;
+}
+
+}  // namespace
+
+bool
+Server::api_authorized (SoupServerMessage *msg)
+{
+  if (config_.api_token.empty ())
+    return true;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  if (bearer_token_matches (soup_message_headers_get_one (headers, "Authorization"),
+          config_.api_token))
+    return true;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "WWW-Authenticate", "Bearer realm=\"callstream\"");
+  refuse (msg, SOUP_STATUS_UNAUTHORIZED, "Authorization: Bearer API_TOKEN required");
+  count_refusal ("elevenlabs");
+  return false;
+}
+
+std::string
+Server::signed_recording_url (const std::string &url) const
+{
+  // With API_TOKEN, our own recording URLs carry an expiring signature so an
+  // <audio> element can fetch them without headers.
+  const size_t at = url.find ("/recordings/");
+  if (config_.api_token.empty () || at == std::string::npos)
+    return url;
+  const std::string path = url.substr (at);
+  const gint64 expires = g_get_real_time () / G_USEC_PER_SEC + kRecordingUrlLifetimeS;
+  return url.substr (0, at) + sign_path (config_.api_token, path, expires);
+}
+
+void
+Server::handle_calls (SoupServerMessage *msg, const char *path, GHashTable *query)
+{
+  if (!api_authorized (msg))
+    return;
+  const std::string id = id_after (path, "/calls/");
+  if (!id.empty ()) {
+    records_->get_call (id, [this, msg] (std::optional<CallRecord> record,
+            std::string error) {
+          if (!error.empty ())
+            refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error);
+          else if (!record)
+            refuse (msg, SOUP_STATUS_NOT_FOUND, "no such call");
+          else {
+            if (record->recording_url)
+              record->recording_url = signed_recording_url (*record->recording_url);
+            set_text (msg, SOUP_STATUS_OK, "application/json", json_text (call_to_json (*record)));
+          }
+          soup_server_message_unpause (msg);
+        });
+    soup_server_message_pause (msg);
+    return;
+  }
+  if (g_strcmp0 (path, "/calls") != 0 && g_strcmp0 (path, "/calls/") != 0) {
+    refuse (msg, SOUP_STATUS_NOT_FOUND, "no such call");
+    return;
+  }
+  CallQuery q;
+  auto lookup = [query] (const char *key) -> const char * {
+    return query ? static_cast<const char *> (g_hash_table_lookup (query, key)) : nullptr;
+  };
+  guint64 number = 0;
+  if (const char *offset = lookup ("offset")) {
+    if (!g_ascii_string_to_unsigned (offset, 10, 0, G_MAXUINT, &number, nullptr))
+      return refuse (msg, SOUP_STATUS_BAD_REQUEST, "offset must be a number");
+    q.offset = static_cast<guint> (number);
+  }
+  if (const char *limit = lookup ("limit")) {
+    if (!g_ascii_string_to_unsigned (limit, 10, 1, 500, &number, nullptr))
+      return refuse (msg, SOUP_STATUS_BAD_REQUEST, "limit must be a number from 1 to 500");
+    q.limit = static_cast<guint> (number);
+  }
+  if (const char *phone = lookup ("phone"))
+    q.phone = phone;
+  gint64 from = 0, to = 0;
+  if (lookup ("from") && !parse_time (lookup ("from"), &from))
+    return refuse (msg, SOUP_STATUS_BAD_REQUEST, "from must be unix seconds or ISO 8601");
+  if (lookup ("to") && !parse_time (lookup ("to"), &to))
+    return refuse (msg, SOUP_STATUS_BAD_REQUEST, "to must be unix seconds or ISO 8601");
+  if (lookup ("from"))
+    q.from = from;
+  if (lookup ("to"))
+    q.to = to;
+  records_->list_calls (q, [this, msg, q] (CallPage page, std::string error) {
+        if (!error.empty ()) {
+          refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error);
+        } else {
+          for (CallRecord &call : page.calls)
+            if (call.recording_url)
+              call.recording_url = signed_recording_url (*call.recording_url);
+          set_text (msg, SOUP_STATUS_OK, "application/json",
+              json_text (call_page_to_json (page, q)));
+        }
+        soup_server_message_unpause (msg);
+      });
+  soup_server_message_pause (msg);
+}
+
+void
+Server::handle_conversation (SoupServerMessage *msg, const char *path)
+{
+  if (!api_authorized (msg))
+    return;
+  const std::string id = id_after (path, "/conversations/");
+  if (id.empty ())
+    return refuse (msg, SOUP_STATUS_NOT_FOUND, "no such conversation");
+  records_->get_conversation (id, [this, msg] (std::optional<ConversationRecord> record,
+          std::string error) {
+        if (!error.empty ())
+          refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, error);
+        else if (!record)
+          refuse (msg, SOUP_STATUS_NOT_FOUND, "no such conversation");
+        else {
+          if (record->recording_url)
+            record->recording_url = signed_recording_url (*record->recording_url);
+          set_text (msg, SOUP_STATUS_OK, "application/json",
+              json_text (conversation_to_json (*record)));
+        }
+        soup_server_message_unpause (msg);
+      });
+  soup_server_message_pause (msg);
+}
+
+void
+Server::handle_recording (SoupServerMessage *msg, const char *path, GHashTable *query)
+{
+  std::string name = id_after (path, "/recordings/");
+  if (name.size () <= 4 || name.compare (name.size () - 4, 4, ".mp3") != 0)
+    return refuse (msg, SOUP_STATUS_NOT_FOUND, "no such recording");
+  const std::string id = name.substr (0, name.size () - 4);
+  if (!config_.api_token.empty ()) {
+    // A Bearer token, or the signature of the URL we gave out.
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+    std::string reason;
+    const char *expires = query ? static_cast<const char *> (g_hash_table_lookup (query,
+            "expires")) : nullptr;
+    const char *sig = query ? static_cast<const char *> (g_hash_table_lookup (query, "sig"))
+        : nullptr;
+    GUri *uri = soup_server_message_get_uri (msg);
+    if (!bearer_token_matches (soup_message_headers_get_one (headers, "Authorization"),
+            config_.api_token)
+        && !verify_signed_path (config_.api_token, g_uri_get_path (uri),
+            expires ? expires : "", sig ? sig : "", g_get_real_time () / G_USEC_PER_SEC,
+            &reason)) {
+      count_refusal ("elevenlabs");
+      return refuse (msg, SOUP_STATUS_UNAUTHORIZED, "recording URL: " + reason);
+    }
+  }
+  store_->command ({ "GET", "recording:" + id }, [this, msg] (RedisReply reply) {
+        if (reply.type == RedisReply::Type::kString)
+          serve_file (msg, config_.webhook_data_dir, reply.str, "audio/mpeg");
+        else if (!reply.ok ())
+          refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, reply.describe_failure ());
+        else
+          refuse (msg, SOUP_STATUS_NOT_FOUND, "no such recording");
+        soup_server_message_unpause (msg);
+      });
+  soup_server_message_pause (msg);
+}
+
+void
+Server::handle_process_conversation (SoupServerMessage *msg, const char *path)
+{
+  // POST /elevenlabs/conversation/<id>/process: fetch the conversation and
+  // its audio from the ElevenLabs API and process them like the webhooks.
+  if (!api_authorized (msg))
+    return;
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+    return refuse (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+  std::string rest = path;
+  const std::string prefix = "/elevenlabs/conversation/";
+  const std::string suffix = "/process";
+  if (rest.size () <= prefix.size () + suffix.size ()
+      || rest.compare (rest.size () - suffix.size (), suffix.size (), suffix) != 0)
+    return refuse (msg, SOUP_STATUS_NOT_FOUND, "use /elevenlabs/conversation/<id>/process");
+  g_autofree gchar *decoded = g_uri_unescape_string (rest.substr (prefix.size (),
+          rest.size () - prefix.size () - suffix.size ()).c_str (), nullptr);
+  if (decoded == nullptr || strchr (decoded, '/') != nullptr)
+    return refuse (msg, SOUP_STATUS_BAD_REQUEST, "bad conversation id");
+  if (config_.elevenlabs_api_key.empty ())
+    return refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "ELEVENLABS_API_KEY is not set");
+  const std::string id = decoded;
+  g_autofree gchar *escaped = g_uri_escape_string (decoded, nullptr, FALSE);
+  const std::string url = config_.elevenlabs_api_url + "/v1/convai/conversations/" + escaped;
+  const std::string base = public_base (msg);
+  struct Fetch {
+    Server *server;
+    SoupServerMessage *msg;
+    std::string id, url, base, conversation;
+  };
+  auto *fetch = new Fetch { this, msg, id, url, base, "" };
+  soup_server_message_pause (msg);
+  SoupMessage *request = soup_message_new ("GET", url.c_str ());
+  soup_message_headers_replace (soup_message_get_request_headers (request), "xi-api-key",
+      config_.elevenlabs_api_key.c_str ());
+  soup_session_send_and_read_async (elevenlabs_, request, G_PRIORITY_DEFAULT, nullptr,
+      [] (GObject *source, GAsyncResult *result, gpointer data) {
+        auto *fetch = static_cast<Fetch *> (data);
+        SoupMessage *request = soup_session_get_async_result_message (SOUP_SESSION (source),
+            result);
+        g_autoptr (GError) error = nullptr;
+        g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source),
+            result, &error);
+        const guint status = request ? soup_message_get_status (request) : 0;
+        auto fail_now = [fetch] (guint code, const std::string &why) {
+          log::warning ("elevenlabs_sync_failed", { { "conversation", fetch->id },
+                { "reason", why } });
+          refuse (fetch->msg, code, why);
+          soup_server_message_unpause (fetch->msg);
+          delete fetch;
+        };
+        if (body == nullptr)
+          return fail_now (SOUP_STATUS_BAD_GATEWAY, std::string ("ElevenLabs API: ")
+              + error->message);
+        if (status != SOUP_STATUS_OK)
+          return fail_now (status == SOUP_STATUS_NOT_FOUND ? SOUP_STATUS_NOT_FOUND
+              : SOUP_STATUS_BAD_GATEWAY, "ElevenLabs API answered "
+              + std::to_string (status) + " for the conversation");
+        gsize size = 0;
+        const char *data_bytes = static_cast<const char *> (g_bytes_get_data (body, &size));
+        // The conversation is what a transcription webhook carries as data.
+        const std::string envelope = "{\"type\":\"post_call_transcription\","
+            "\"event_timestamp\":" + std::to_string (g_get_real_time () / G_USEC_PER_SEC)
+            + ",\"data\":" + std::string (data_bytes ? data_bytes : "", size) + "}";
+        auto parsed = callstream::elevenlabs::parse_webhook (envelope);
+        if (auto *bad = std::get_if<callstream::elevenlabs::ParseError> (&parsed))
+          return fail_now (SOUP_STATUS_BAD_GATEWAY, "ElevenLabs API: " + bad->reason);
+        fetch->conversation = envelope;
+        const auto webhook = std::get<callstream::elevenlabs::Webhook> (parsed);
+        Server *server = fetch->server;
+        server->webhooks_->process_transcription (webhook, envelope, fetch->base,
+            [fetch] (std::string error) {
+              Server *server = fetch->server;
+              if (!error.empty ()) {
+                refuse (fetch->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, error);
+                soup_server_message_unpause (fetch->msg);
+                delete fetch;
+                return;
+              }
+              // Then its audio.
+              const std::string audio_url = fetch->url + "/audio";
+              SoupMessage *request = soup_message_new ("GET", audio_url.c_str ());
+              soup_message_headers_replace (soup_message_get_request_headers (request),
+                  "xi-api-key", server->config_.elevenlabs_api_key.c_str ());
+              soup_session_send_and_read_async (server->elevenlabs_, request,
+                  G_PRIORITY_DEFAULT, nullptr, [] (GObject *source, GAsyncResult *result,
+                      gpointer data) {
+                    auto *fetch = static_cast<Fetch *> (data);
+                    SoupMessage *request = soup_session_get_async_result_message (
+                        SOUP_SESSION (source), result);
+                    g_autoptr (GBytes) audio = soup_session_send_and_read_finish (
+                        SOUP_SESSION (source), result, nullptr);
+                    const guint status = request ? soup_message_get_status (request) : 0;
+                    auto finish = [fetch] (bool has_audio) {
+                      std::string json = "{\"conversation_id\":";
+                      callstream::outbound::append_json_string (json, fetch->id);
+                      json += std::string (",\"processed\":true,\"audio\":")
+                          + (has_audio ? "true" : "false") + "}";
+                      set_text (fetch->msg, SOUP_STATUS_OK, "application/json", json);
+                      soup_server_message_unpause (fetch->msg);
+                      delete fetch;
+                    };
+                    if (audio == nullptr || status != SOUP_STATUS_OK
+                        || g_bytes_get_size (audio) == 0)
+                      return finish (false);
+                    gsize n = 0;
+                    const char *bytes = static_cast<const char *> (g_bytes_get_data (audio, &n));
+                    fetch->server->webhooks_->process_audio (fetch->id, std::string (bytes, n),
+                        fetch->base, [finish] (std::string) { finish (true); });
+                  }, fetch);
+              g_object_unref (request);
+            });
+      }, fetch);
+  g_object_unref (request);
+}
+
 void
 Server::shutdown (std::function<void (bool)> done)
 {
   soup_server_disconnect (server_);
   calls_->shutdown (config_.shutdown_timeout_s * 1000, [this, done] (bool flushed) {
         reactor_->stop ();
+        // Audio held in memory (Redis down) is written now, not lost.
+        audio_cache_->expire_all_in_memory ();
         done (flushed);
       });
 }

@@ -28,7 +28,11 @@
 
 namespace callstreamd {
 
+class AudioCache;
 class CallRegistry;
+class PostCallWebhooks;
+class RecordStore;
+class RedisStore;
 class Metrics;
 class Reactor;
 class RedisProbe;
@@ -67,6 +71,13 @@ class Server {
   void handle_realtime_config (SoupServerMessage *msg, GHashTable *query);
   void handle_test_websocket (SoupServerMessage *msg);
   void handle_websocket_test_page (SoupServerMessage *msg);
+  // ElevenLabs records and recordings.
+  bool api_authorized (SoupServerMessage *msg);
+  void handle_calls (SoupServerMessage *msg, const char *path, GHashTable *query);
+  void handle_conversation (SoupServerMessage *msg, const char *path);
+  void handle_recording (SoupServerMessage *msg, const char *path, GHashTable *query);
+  void handle_process_conversation (SoupServerMessage *msg, const char *path);
+  std::string signed_recording_url (const std::string &url) const;
   bool twilio_request_valid (SoupServerMessage *msg,
       const std::vector<std::pair<std::string, std::string>> &form);
   std::string public_base (SoupServerMessage *msg) const;
@@ -90,6 +101,11 @@ class Server {
   std::unique_ptr<RedisProbe> redis_;
   std::unique_ptr<TwilioRest> twilio_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<RedisStore> store_;
+  std::unique_ptr<RecordStore> records_;
+  std::unique_ptr<AudioCache> audio_cache_;
+  std::unique_ptr<PostCallWebhooks> webhooks_;
+  SoupSession *elevenlabs_ = nullptr;
   std::vector<std::unique_ptr<Route>> routes_;
   guint summary_timer_ = 0;
   std::map<std::string, guint64> last_published_;

@@ -632,8 +632,12 @@ namespace {
 
 std::string conversation_file_name(std::string_view conversation_id,
                                    const char *suffix) {
+  // ElevenLabs ids already start with "conv_" (seed 000:
+  // conv_0901k9nsfrp6e4s9d81jt0jhe75n_audio.mp3): the prefix is not doubled.
   std::string id = sanitize_path_component(conversation_id);
-  return "conv_" + (id.empty() ? std::string("unknown") : id) + suffix;
+  if (id.empty())
+    id = "unknown";
+  return (id.rfind("conv_", 0) == 0 ? id : "conv_" + id) + suffix;
 }
 
 }  // namespace

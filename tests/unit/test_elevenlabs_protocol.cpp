@@ -761,8 +761,10 @@ struct NameCase {
 
 const NameCase kNameCases[] = {
   {"/elevenlabs/names/plain", "conv_0901k9nsfrp6e4s9d81jt0jhe75n",
-   "conv_conv_0901k9nsfrp6e4s9d81jt0jhe75n_transcription.json",
-   "conv_conv_0901k9nsfrp6e4s9d81jt0jhe75n_audio.mp3"},
+   "conv_0901k9nsfrp6e4s9d81jt0jhe75n_transcription.json",
+   "conv_0901k9nsfrp6e4s9d81jt0jhe75n_audio.mp3"},
+  {"/elevenlabs/names/without-prefix", "0901k9ns", "conv_0901k9ns_transcription.json",
+   "conv_0901k9ns_audio.mp3"},
   {"/elevenlabs/names/dot-dot-slash", "../../etc/passwd",
    "conv____.._etc_passwd_transcription.json", "conv____.._etc_passwd_audio.mp3"},
   {"/elevenlabs/names/slashes", "a/b\\c", "conv_a_b_c_transcription.json",
