@@ -98,7 +98,8 @@ Call::Call (CallRegistry &registry, const PipelineDescription &description,
         ? description.input : description.connection.front ()),
     remote_ (std::move (remote)), pipeline_ (pipeline),
     connection_elements_ (description.connection),
-    started_us_ (g_get_monotonic_time ())
+    started_us_ (g_get_monotonic_time ()),
+    started_unix_ (g_get_real_time () / G_USEC_PER_SEC)
 {
   input_ = gst_bin_get_by_name (GST_BIN (pipeline_), input_name_.c_str ());
   if (input_ != nullptr)
@@ -131,6 +132,20 @@ Call::stream_sid () const
 {
   std::lock_guard guard (info_lock_);
   return stream_sid_;
+}
+
+std::string
+Call::from () const
+{
+  std::lock_guard guard (info_lock_);
+  return from_;
+}
+
+std::string
+Call::to () const
+{
+  std::lock_guard guard (info_lock_);
+  return to_;
 }
 
 void
@@ -219,6 +234,10 @@ Call::install_call_info_probe ()
           std::lock_guard guard (call->info_lock_);
           call->call_sid_ = call_sid ? call_sid : "";
           call->stream_sid_ = stream_sid ? stream_sid : "";
+          const char *from = gst_structure_get_string (s, "from");
+          const char *to = gst_structure_get_string (s, "to");
+          call->from_ = from ? from : "";
+          call->to_ = to ? to : "";
         }
         log::info ("start_event_received", { { "call", call->id_ },
               { "provider", call->provider_ }, { "call_sid", call_sid ? call_sid : "" },
@@ -444,6 +463,8 @@ CallRegistry::teardown (const std::shared_ptr<Call> &call, const std::string &wh
         { "frames_dropped", std::to_string (dropped) },
         { "files_dumped", std::to_string (call->files_dumped_.load ()) },
         { "duration_ms", std::to_string (duration_ms) } });
+  if (hooks_.on_ended)
+    hooks_.on_ended (*call, why, call->started_unix_, duration_ms / 1000);
   {
     std::lock_guard guard (lock_);
     calls_.erase (call->id_);

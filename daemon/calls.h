@@ -51,6 +51,9 @@ class CallRegistry {
     // socket (the Realtime fallback redirects the call first). Main thread.
     std::function<bool (const std::shared_ptr<Call> &call, GError *error,
         const std::string &element)> on_error;
+    // A call ended and its pipeline is down (main thread): for its record.
+    std::function<void (const Call &call, const std::string &why,
+        gint64 started_unix, gint64 duration_s)> on_ended;
   };
 
   CallRegistry (Reactor &reactor, guint max_calls, Hooks hooks);
@@ -123,6 +126,8 @@ class Call : public std::enable_shared_from_this<Call> {
   const std::string &flow () const { return flow_; }
   std::string call_sid () const;
   std::string stream_sid () const;
+  std::string from () const;
+  std::string to () const;
   // The public base URL (scheme://host) the provider reached us on, for
   // TwiML URLs given back to Twilio about this call. Main thread.
   std::string public_base;
@@ -147,6 +152,7 @@ class Call : public std::enable_shared_from_this<Call> {
   guint push_signal_ = 0;
   std::vector<std::string> connection_elements_;
   const gint64 started_us_;
+  const gint64 started_unix_;
 
   // Main thread.
   guint64 reactor_id_ = 0;
@@ -162,6 +168,8 @@ class Call : public std::enable_shared_from_this<Call> {
   mutable std::mutex info_lock_;
   std::string call_sid_;
   std::string stream_sid_;
+  std::string from_;
+  std::string to_;
 };
 
 }  // namespace callstreamd

@@ -187,6 +187,8 @@ Server::start (std::string *error)
   CallRegistry::Hooks hooks;
   hooks.on_error = [this] (const std::shared_ptr<Call> &call, GError *e,
       const std::string &element) { return fall_back (call, e, element); };
+  hooks.on_ended = [this] (const Call &call, const std::string &why, gint64 started,
+      gint64 duration) { record_media_call (call, why, started, duration); };
   calls_ = std::make_unique<CallRegistry> (*reactor_, config_.max_calls, hooks);
   auto redis_url = variables_.find ("REDIS_URL");
   redis_ = std::make_unique<RedisProbe> (redis_url != variables_.end () ? redis_url->second : "",
@@ -805,6 +807,33 @@ Server::signed_recording_url (const std::string &url) const
   const std::string path = url.substr (at);
   const gint64 expires = g_get_real_time () / G_USEC_PER_SEC + kRecordingUrlLifetimeS;
   return url.substr (0, at) + sign_path (config_.api_token, path, expires);
+}
+
+void
+Server::record_media_call (const Call &call, const std::string &why, gint64 started,
+    gint64 duration)
+{
+  // A call that came through our own media streams is a Call record too.
+  const std::string call_sid = call.call_sid ();
+  if (call_sid.empty () || !records_)
+    return;
+  CallRecord record;
+  record.id = call_sid;
+  record.call_sid = call_sid;
+  record.provider = call.provider ();
+  record.direction = std::string ("inbound");
+  if (!call.from ().empty ())
+    record.from_number = call.from ();
+  if (!call.to ().empty ())
+    record.to_number = call.to ();
+  record.status = std::string (why == "error" ? "failed" : "completed");
+  record.started_at = started;
+  record.ended_at = started + duration;
+  record.duration_seconds = duration;
+  records_->upsert_call (record, [call_sid] (std::string error) {
+        if (!error.empty ())
+          log::warning ("record_not_saved", { { "call_sid", call_sid }, { "error", error } });
+      });
 }
 
 void

@@ -78,6 +78,8 @@ class Server {
   void handle_recording (SoupServerMessage *msg, const char *path, GHashTable *query);
   void handle_process_conversation (SoupServerMessage *msg, const char *path);
   std::string signed_recording_url (const std::string &url) const;
+  void record_media_call (const Call &call, const std::string &why, gint64 started,
+      gint64 duration);
   bool twilio_request_valid (SoupServerMessage *msg,
       const std::vector<std::pair<std::string, std::string>> &form);
   std::string public_base (SoupServerMessage *msg) const;

@@ -17,6 +17,7 @@
 
 using test_support::Daemon;
 using test_support::http_request;
+using test_support::HttpReply;
 using test_support::pump_until;
 using test_support::RedisServer;
 using test_support::StreamEntry;
@@ -274,6 +275,14 @@ test_twilio_ingest_only ()
   }
   g_assert_true (published == sent);
   g_assert_true (client.received.empty ());
+  // The call is a Call record once it has ended.
+  HttpReply record;
+  g_assert_true (pump_until ([&] {
+        record = http_request ("GET", daemon.http ("/calls/CAing"));
+        return record.status == 200;
+      }));
+  g_assert_true (record.body.find ("\"provider\":\"twilio\"") != std::string::npos);
+  g_assert_true (record.body.find ("\"status\":\"completed\"") != std::string::npos);
 }
 
 void
