@@ -144,6 +144,61 @@ document.getElementById('send').onclick = () => {
 </body></html>
 )";
 
+const char kCallsPage[] = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>callstream calls</title>
+<style>
+body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}
+.none{color:#999}#error{color:#b00}
+</style></head><body>
+<h1>Calls</h1>
+<p><label>API token <input id="token" type="password" size="24"></label>
+<label>Phone <input id="phone" size="16"></label>
+<button id="load">Load</button> <span id="error"></span></p>
+<table><thead><tr><th>Started</th><th>From</th><th>To</th><th>Provider</th><th>Status</th>
+<th>Duration</th><th>Summary</th><th>Recording</th></tr></thead><tbody id="calls"></tbody></table>
+<p><button id="more">More</button></p>
+<script>
+const token = document.getElementById('token');
+token.value = localStorage.getItem('callstream-token') || '';
+let offset = 0;
+const cell = (row, text) => { const td = row.insertCell(); td.textContent = text ?? ''; return td; };
+async function load(reset) {
+  if (reset) { offset = 0; document.getElementById('calls').textContent = ''; }
+  localStorage.setItem('callstream-token', token.value);
+  const query = new URLSearchParams({ offset, limit: 50 });
+  const phone = document.getElementById('phone').value;
+  if (phone) query.set('phone', phone);
+  const headers = token.value ? { Authorization: 'Bearer ' + token.value } : {};
+  const reply = await fetch('/calls?' + query, { headers });
+  document.getElementById('error').textContent = reply.ok ? '' : reply.status + ' ' + reply.statusText;
+  if (!reply.ok) return;
+  const page = await reply.json();
+  const body = document.getElementById('calls');
+  for (const call of page.calls) {
+    const row = body.insertRow();
+    cell(row, call.started_at); cell(row, call.from_number); cell(row, call.to_number);
+    cell(row, call.provider); cell(row, call.status);
+    cell(row, call.duration_seconds == null ? '' : call.duration_seconds + ' s');
+    cell(row, call.transcript_summary);
+    const td = row.insertCell();
+    if (call.recording_url) {
+      const audio = document.createElement('audio');
+      audio.controls = true; audio.preload = 'none'; audio.src = call.recording_url;
+      td.appendChild(audio);
+    } else {
+      td.textContent = 'no audio'; td.className = 'none';
+    }
+  }
+  offset += page.calls.length;
+  document.getElementById('more').disabled = offset >= page.total;
+}
+document.getElementById('load').onclick = () => load(true);
+document.getElementById('more').onclick = () => load(false);
+load(true);
+</script></body></html>
+)";
+
 }  // namespace
 
 struct Server::Route {
@@ -259,6 +314,14 @@ Server::start (std::string *error)
   ROUTE ("/realtime-api-config", handle_realtime_config (msg, query));
   ROUTE ("/test-websocket", handle_test_websocket (msg));
   ROUTE ("/websocket-test", handle_websocket_test_page (msg));
+  // The calls page (and a 404 for every path nobody else serves).
+  soup_server_add_handler (server_, nullptr, [] (SoupServer *, SoupServerMessage *msg,
+          const char *path, GHashTable *, gpointer) {
+        if (g_strcmp0 (path, "/") == 0 || g_strcmp0 (path, "/calls.html") == 0)
+          set_text (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", kCallsPage);
+        else
+          refuse (msg, SOUP_STATUS_NOT_FOUND, "no such page");
+      }, this, nullptr);
   soup_server_add_handler (server_, "/voice/post_call", [] (SoupServer *, SoupServerMessage *msg,
           const char *, GHashTable *, gpointer data) {
         static_cast<Server *> (data)->webhooks_->handle (msg);

@@ -148,6 +148,12 @@ test_transcription_then_audio ()
   const auto calls = http_request ("GET", daemon.http ("/calls"));
   g_assert_cmpuint (calls.status, ==, 200);
   g_assert_true (calls.body.find ("conv_order1") != std::string::npos);
+  // The page that lists them with an audio player.
+  const auto page = http_request ("GET", daemon.http ("/"));
+  g_assert_cmpuint (page.status, ==, 200);
+  g_assert_true (page.body.find ("<audio") != std::string::npos
+      || page.body.find ("createElement('audio')") != std::string::npos);
+  g_assert_cmpuint (http_request ("GET", daemon.http ("/no-such-page")).status, ==, 404);
 }
 
 void
