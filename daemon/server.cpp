@@ -918,7 +918,9 @@ Server::handle_calls (SoupServerMessage *msg, const char *path, GHashTable *quer
             set_text (msg, SOUP_STATUS_OK, "application/json", json_text (call_to_json (*record)));
           }
           soup_server_message_unpause (msg);
+          g_object_unref (msg);
         });
+    g_object_ref (msg);  // held while paused: the client may leave meanwhile
     soup_server_message_pause (msg);
     return;
   }
@@ -963,7 +965,9 @@ Server::handle_calls (SoupServerMessage *msg, const char *path, GHashTable *quer
               json_text (call_page_to_json (page, q)));
         }
         soup_server_message_unpause (msg);
+        g_object_unref (msg);
       });
+  g_object_ref (msg);  // held while paused: the client may leave meanwhile
   soup_server_message_pause (msg);
 }
 
@@ -988,7 +992,9 @@ Server::handle_conversation (SoupServerMessage *msg, const char *path)
               json_text (conversation_to_json (*record)));
         }
         soup_server_message_unpause (msg);
+        g_object_unref (msg);
       });
+  g_object_ref (msg);  // held while paused: the client may leave meanwhile
   soup_server_message_pause (msg);
 }
 
@@ -1025,7 +1031,9 @@ Server::handle_recording (SoupServerMessage *msg, const char *path, GHashTable *
         else
           refuse (msg, SOUP_STATUS_NOT_FOUND, "no such recording");
         soup_server_message_unpause (msg);
+        g_object_unref (msg);
       });
+  g_object_ref (msg);  // held while paused: the client may leave meanwhile
   soup_server_message_pause (msg);
 }
 
@@ -1060,6 +1068,7 @@ Server::handle_process_conversation (SoupServerMessage *msg, const char *path)
     std::string id, url, base, conversation;
   };
   auto *fetch = new Fetch { this, msg, id, url, base, "" };
+  g_object_ref (msg);  // held while paused: the client may leave meanwhile
   soup_server_message_pause (msg);
   SoupMessage *request = soup_message_new ("GET", url.c_str ());
   soup_message_headers_replace (soup_message_get_request_headers (request), "xi-api-key",
@@ -1078,6 +1087,7 @@ Server::handle_process_conversation (SoupServerMessage *msg, const char *path)
                 { "reason", why } });
           refuse (fetch->msg, code, why);
           soup_server_message_unpause (fetch->msg);
+          g_object_unref (fetch->msg);
           delete fetch;
         };
         if (body == nullptr)
@@ -1105,6 +1115,7 @@ Server::handle_process_conversation (SoupServerMessage *msg, const char *path)
               if (!error.empty ()) {
                 refuse (fetch->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, error);
                 soup_server_message_unpause (fetch->msg);
+                g_object_unref (fetch->msg);
                 delete fetch;
                 return;
               }
@@ -1129,6 +1140,7 @@ Server::handle_process_conversation (SoupServerMessage *msg, const char *path)
                           + (has_audio ? "true" : "false") + "}";
                       set_text (fetch->msg, SOUP_STATUS_OK, "application/json", json);
                       soup_server_message_unpause (fetch->msg);
+                      g_object_unref (fetch->msg);
                       delete fetch;
                     };
                     if (audio == nullptr || status != SOUP_STATUS_OK
