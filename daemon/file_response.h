@@ -62,10 +62,11 @@ ByteRangeRequest parse_byte_range (const char *range_header, guint64 size);
 // relative_path is relative to root_dir ("conv_abc.mp3", "1555/x.mp3"): an
 // absolute path or one with a ".." component gets 403 without looking at
 // the disk, and a path that resolves (through symlinks) outside root_dir
-// gets 403 too; a missing file or one that is not a regular file gets 404;
-// the bodies of these are one line of text/plain naming relative_path and
-// the reason, never the absolute path. content_type goes on 200, 206 and
-// HEAD answers.
+// gets 403 too, as does a file we may not read; a missing file or one that
+// is not a regular file gets 404 (a missing root_dir too: nothing saved
+// yet); other errors 500. The bodies of these are one line of text/plain
+// naming relative_path and the reason, never the absolute path.
+// content_type goes on 200, 206 and HEAD answers.
 //
 // Sets the status, the body and the headers named above; the caller may add
 // other headers (Cache-Control...) before or after.
