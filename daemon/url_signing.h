@@ -1,6 +1,16 @@
-// Expiring signatures for URLs we hand out (recording URLs, so an <audio>
-// element can fetch them without an Authorization header), and the Bearer
-// check of the JSON APIs. HMAC-SHA256 (GHmac), constant-time comparisons.
+// Links to recordings that an <audio> element can fetch without headers,
+// and the Bearer token check of the JSON APIs, for when API_TOKEN is set.
+//
+// A signed link is the path with an expiry time and an HMAC-SHA256 over
+// both, keyed with the secret (API_TOKEN):
+//
+//   /recordings/conv_abc.mp3?expires=1767225600&sig=<64 lowercase hex>
+//   sig = hex (HMAC-SHA256 (secret, path + "\n" + expires))
+//
+// The path is signed as it appears in the URL (percent-encoded, which is
+// what g_uri_get_path gives for a libsoup request), without its query.
+// Pure computation: no I/O, no global state, safe from any thread.
+// Signatures and tokens are compared in constant time.
 #pragma once
 
 #include <glib.h>
@@ -10,14 +20,28 @@
 
 namespace callstreamd {
 
-// @path + "?expires=<t>&sig=<hex HMAC-SHA256(secret, path + "\n" + t)>".
+// path + "?expires=<expires_unix>&sig=<hex>". path must have no query.
+// Never call with an empty secret: verify_signed_path rejects them all.
 std::string sign_path (std::string_view secret, std::string_view path, gint64 expires_unix);
 
-// Whether @expires / @sig (the query values) sign @path and are not past.
-bool verify_signed_path (std::string_view secret, std::string_view path,
-    std::string_view expires, std::string_view sig, gint64 now_unix, std::string *reason);
+// True when sig is the signature of path and expires under secret, and
+// now_unix <= expires. expires and sig are the decoded query values (either
+// may be nullptr); expires must be a plain non-negative decimal number. On
+// false, *reason (when not nullptr) says which check failed: an empty
+// secret, a missing or malformed parameter, a wrong signature (the link was
+// altered or signed with another secret), or the time it expired.
+bool verify_signed_path (std::string_view secret, std::string_view path, const char *expires,
+    const char *sig, gint64 now_unix, std::string *reason);
 
-// "Bearer <token>" (scheme case-insensitive) with @token exactly.
+// The same with the query table a SoupServer handler receives (may be
+// nullptr): its "expires" and "sig" entries.
+bool verify_signed_path (std::string_view secret, std::string_view path, GHashTable *query,
+    gint64 now_unix, std::string *reason);
+
+// True when the Authorization header (may be nullptr) is "Bearer <token>"
+// (scheme case-insensitive, RFC 6750) with exactly this token. An empty
+// token never matches: whether an empty API_TOKEN turns checks off is the
+// caller's decision.
 bool bearer_token_matches (const char *authorization_header, std::string_view token);
 
 }  // namespace callstreamd
