@@ -215,6 +215,23 @@ test_signatures ()
 }
 
 void
+test_body_over_the_limit ()
+{
+  // MAX_WEBHOOK_BYTES: 413 with the reason, refused from its Content-Length.
+  Setup s;
+  Daemon daemon (s.env ({ { "MAX_WEBHOOK_BYTES", "4096" } }));
+  g_assert_true (daemon.wait_listening ());
+  const std::string body = audio_body ("conv_huge", fake_mp3 (10000));
+  const auto reply = post_webhook (daemon, body, sign (body));
+  g_assert_cmpuint (reply.status, ==, 413);
+  g_assert_true (reply.body.find ("MAX_WEBHOOK_BYTES") != std::string::npos);
+  g_assert_true (daemon.log_has ("webhook_refused"));
+  const auto c = conversation ("conv_small");
+  g_assert_cmpuint (post_webhook (daemon, transcription_body (c), sign (transcription_body (c)))
+      .status, ==, 200);
+}
+
+void
 test_twenty_megabyte_audio ()
 {
   Setup s;
@@ -392,6 +409,7 @@ main (int argc, char **argv)
   g_test_add_func ("/post-call/audio-whose-transcription-never-comes",
       test_audio_whose_transcription_never_comes);
   g_test_add_func ("/post-call/signatures", test_signatures);
+  g_test_add_func ("/post-call/body-over-the-limit", test_body_over_the_limit);
   g_test_add_func ("/post-call/twenty-megabyte-audio", test_twenty_megabyte_audio);
   g_test_add_func ("/post-call/hostile-ids-stay-inside-the-data-dir",
       test_hostile_ids_stay_inside_the_data_dir);
