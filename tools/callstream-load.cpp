@@ -461,6 +461,8 @@ finish_call (Call &call, CallState state)
     g_main_loop_quit (call.load->loop);
 }
 
+// A call whose socket left the OPEN state before its stop (the server
+// closed it, or an I/O error): failed, with the first such reason kept.
 void
 on_closed (SoupWebsocketConnection *connection, gpointer data)
 {
@@ -571,6 +573,10 @@ on_tick (gpointer data)
     if (call.state != CallState::kStreaming)
       continue;
     while (call.state == CallState::kStreaming && now >= call.next_due_us) {
+      if (soup_websocket_connection_get_state (call.connection) != SOUP_WEBSOCKET_STATE_OPEN) {
+        on_closed (call.connection, &call);
+        break;
+      }
       if (call.sent == load->frames_per_call) {
         stop_call (call);
         break;
