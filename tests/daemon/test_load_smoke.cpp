@@ -1,0 +1,211 @@
+// A short run of tools/callstream-load against the real callstreamd and a
+// real redis-server: a handful of Exotel and Twilio calls for two seconds,
+// every frame found in Redis intact. No timing assertions: latency and CPU
+// figures are only checked to be reported.
+#include <json-glib/json-glib.h>
+
+#include <string>
+#include <vector>
+
+#include "daemon_support.h"
+#include "redis_server.h"
+
+using test_support::Daemon;
+using test_support::RedisServer;
+
+namespace {
+
+struct LoadRun {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+};
+
+LoadRun
+run_load (const std::vector<std::string> &args)
+{
+  std::vector<gchar *> argv = { const_cast<gchar *> (CALLSTREAM_LOAD_PATH) };
+  for (const std::string &arg : args)
+    argv.push_back (const_cast<gchar *> (arg.c_str ()));
+  argv.push_back (nullptr);
+  g_autofree gchar *out = nullptr, *err = nullptr;
+  gint wait_status = 0;
+  g_autoptr (GError) error = nullptr;
+  g_assert_true (g_spawn_sync (nullptr, argv.data (), nullptr, G_SPAWN_DEFAULT, nullptr,
+      nullptr, &out, &err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  LoadRun run;
+  run.exit_status = WEXITSTATUS (wait_status);
+  run.out = out;
+  run.err = err;
+  if (run.exit_status != 2)
+    g_test_message ("callstream-load said:\n%s%s", out, err);
+  return run;
+}
+
+// The report's root object; @parser owns it.
+JsonObject *
+parse_report (const std::string &text, JsonParser *parser)
+{
+  g_autoptr (GError) error = nullptr;
+  g_assert_true (json_parser_load_from_data (parser, text.c_str (), -1, &error));
+  g_assert_no_error (error);
+  JsonNode *root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_node_get_object (root);
+}
+
+// The pid of our own child named callstreamd, from /proc's children list
+// of this thread; 0 when the kernel does not list children.
+int
+daemon_pid ()
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/self/task/%d/children", gettid ());
+  g_autofree gchar *children = nullptr;
+  if (!g_file_get_contents (path, &children, nullptr, nullptr))
+    return 0;
+  g_auto (GStrv) pids = g_strsplit (g_strstrip (children), " ", -1);
+  for (gchar **pid = pids; *pid != nullptr; pid++) {
+    g_autofree gchar *comm_path = g_strdup_printf ("/proc/%s/comm", *pid);
+    g_autofree gchar *comm = nullptr;
+    if (g_file_get_contents (comm_path, &comm, nullptr, nullptr)
+        && g_str_has_prefix (comm, "callstreamd"))
+      return std::atoi (*pid);
+  }
+  return 0;
+}
+
+void
+assert_every_frame_arrived (JsonObject *report, gint64 calls, gint64 frames_per_call)
+{
+  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, calls);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, calls * frames_per_call);
+  g_assert_cmpint (json_object_get_int_member (report, "published"), ==,
+      json_object_get_int_member (report, "sent"));
+  g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "corrupted"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "reordered"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "duplicated"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "call_ends"), ==, calls);
+  JsonObject *latency = json_object_get_object_member (report, "latency_ms");
+  g_assert_cmpint (json_object_get_int_member (latency, "max"), >=,
+      json_object_get_int_member (latency, "p50"));
+}
+
+void
+test_exotel_and_twilio_calls_arrive_whole ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  const int pid = daemon_pid ();
+  std::vector<std::string> exotel = { "--url", daemon.ws ("/v1/ingest"), "--provider",
+    "exotel", "--calls", "5", "--frame-ms", "20", "--duration-s", "2", "--ramp-up-s", "1",
+    "--redis-url", redis.url (), "--max-run-s", "60", "--json" };
+  if (pid != 0)
+    exotel.insert (exotel.end (), { "--daemon-pid", std::to_string (pid) });
+  LoadRun run = run_load (exotel);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  assert_every_frame_arrived (report, 5, 100);
+  if (pid != 0) {
+    // Reported, whatever the figures are.
+    JsonObject *figures = json_object_get_object_member (report, "daemon");
+    g_assert_nonnull (figures);
+    g_assert_cmpint (json_object_get_int_member (figures, "rss_kb_before"), >, 0);
+    g_assert_true (json_object_has_member (figures, "cpu_us_per_frame_whole_run"));
+  }
+
+  run = run_load ({ "--url", daemon.ws ("/media-stream/ingest"), "--provider", "twilio",
+        "--calls", "3", "--duration-s", "2", "--redis-url", redis.url (), "--max-run-s", "60",
+        "--json" });
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) twilio_parser = json_parser_new ();
+  assert_every_frame_arrived (parse_report (run.out, twilio_parser), 3, 100);
+}
+
+void
+test_message_variants_arrive_whole ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  LoadRun run = run_load ({ "--url", daemon.ws ("/v1/ingest"), "--provider", "exotel",
+        "--exotel-variant", "camel", "--calls", "2", "--frame-ms", "100", "--duration-s", "2",
+        "--redis-url", redis.url (), "--json" });
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  assert_every_frame_arrived (parse_report (run.out, parser), 2, 20);
+  run = run_load ({ "--url", daemon.ws ("/media-stream/ingest"), "--provider", "twilio",
+        "--twilio-variant", "numbers", "--calls", "2", "--duration-s", "1",
+        "--redis-url", redis.url (), "--json" });
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) twilio_parser = json_parser_new ();
+  assert_every_frame_arrived (parse_report (run.out, twilio_parser), 2, 50);
+}
+
+void
+test_frames_missing_from_redis_are_lost ()
+{
+  // The daemon writes to one Redis, the check reads another: every frame is
+  // missing and the run fails.
+  RedisServer redis, elsewhere;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  LoadRun run = run_load ({ "--url", daemon.ws ("/v1/ingest"), "--provider", "exotel",
+        "--calls", "2", "--duration-s", "1", "--flush-s", "1", "--redis-url", elsewhere.url (),
+        "--json" });
+  g_assert_cmpint (run.exit_status, ==, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
+  g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 100);
+}
+
+void
+test_bad_arguments_are_named ()
+{
+  const std::string redis = "redis://127.0.0.1:6379";
+  struct Case {
+    std::vector<std::string> args;
+    const char *message;
+  } cases[] = {
+    { { "--url", "ws://192.0.2.1:8443/v1/ingest", "--provider", "exotel", "--redis-url", redis },
+      "--url host 192.0.2.1 is not loopback" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--redis-url",
+          "redis://10.0.0.1:6379" }, "--redis-url host 10.0.0.1 is not loopback" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "vonage", "--redis-url", redis },
+      "--provider must be exotel or twilio" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--frame-ms", "30",
+          "--redis-url", redis }, "--frame-ms must be 20 or 100" },
+    { { "--url", "http://127.0.0.1:1/", "--provider", "exotel", "--redis-url", redis },
+      "--url must be a ws:// URL" },
+  };
+  for (const Case &c : cases) {
+    LoadRun run = run_load (c.args);
+    g_assert_cmpint (run.exit_status, ==, 2);
+    if (run.err.find (c.message) == std::string::npos)
+      g_error ("expected \"%s\" in: %s", c.message, run.err.c_str ());
+  }
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, nullptr);
+  test_support::print_daemon_log_on_abort ();
+  g_test_add_func ("/load/smoke/exotel-and-twilio-calls-arrive-whole",
+      test_exotel_and_twilio_calls_arrive_whole);
+  g_test_add_func ("/load/smoke/message-variants-arrive-whole",
+      test_message_variants_arrive_whole);
+  g_test_add_func ("/load/check/frames-missing-from-redis-are-lost",
+      test_frames_missing_from_redis_are_lost);
+  g_test_add_func ("/load/arguments/bad-arguments-are-named", test_bad_arguments_are_named);
+  return g_test_run ();
+}

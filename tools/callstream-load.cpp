@@ -1,0 +1,971 @@
+// callstream-load: N concurrent provider calls (Exotel or Twilio) into a
+// media route of callstreamd at real pace, then a check of what reached the
+// Redis stream: frames sent, published, lost, duplicated, reordered,
+// corrupted, and the latency of each frame from its send to its Redis entry
+// (the entry id's millisecond part). With --daemon-pid it also samples the
+// daemon's CPU time and RSS from /proc.
+//
+//   callstream-load --url ws://127.0.0.1:8443/v1/ingest --provider exotel
+//       --calls 1000 --frame-ms 20 --duration-s 60 --ramp-up-s 10
+//       --redis-url redis://127.0.0.1:6379 --daemon-pid 1234 [--json]
+//
+// Threads: every WebSocket client and one frame timer for all calls live on
+// the main GMainContext; a reader thread pages through the stream (XRANGE,
+// synchronous hiredis) during the run and after it, until every call's
+// call_end entry is there or the flush time is over. Exit status: 0 when
+// every call streamed and no frame was lost or corrupted, 1 otherwise, 2 on
+// bad arguments. Loopback only; --max-run-s always ends it.
+#include <gio/gio.h>
+#include <hiredis/hiredis.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+enum class Provider { kExotel, kTwilio };
+
+struct Options {
+  std::string url;
+  Provider provider = Provider::kExotel;
+  bool camel_ids = false;        // Exotel streamSid/callSid, numbers as strings
+  bool numbers_as_strings = true;  // Twilio's own shape
+  int calls = 10;
+  int frame_ms = 20;
+  int duration_s = 10;
+  int ramp_up_s = 0;
+  int max_run_s = 0;             // 0: duration + ramp-up + 60
+  int flush_s = 10;
+  std::string redis_url;
+  std::string stream = "audio_stream";
+  int daemon_pid = 0;
+  bool json = false;
+};
+
+// ---------------------------------------------------------------------------
+// The audio of a frame: its call and seq (little-endian uint32 each) and then
+// bytes that depend on both, so a frame under another seq, or changed bytes,
+// are told apart. Any byte string is valid PCM16 and u-law.
+
+void
+fill_frame_audio (uint32_t call, uint32_t seq, uint8_t *out, size_t size)
+{
+  uint8_t header[8];
+  for (int i = 0; i < 4; i++) {
+    header[i] = static_cast<uint8_t> (call >> (8 * i));
+    header[4 + i] = static_cast<uint8_t> (seq >> (8 * i));
+  }
+  std::memcpy (out, header, std::min (size, sizeof header));
+  uint32_t x = (call * 2654435761u) ^ (seq * 40503u) ^ 0x9e3779b9u;
+  for (size_t i = sizeof header; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    out[i] = static_cast<uint8_t> (x);
+  }
+}
+
+size_t
+frame_bytes (const Options &options)
+{
+  // 8 kHz: PCM16 two bytes a sample, u-law one.
+  const size_t samples = static_cast<size_t> (options.frame_ms) * 8;
+  return options.provider == Provider::kExotel ? samples * 2 : samples;
+}
+
+// ---------------------------------------------------------------------------
+// Provider messages.
+
+std::string
+base64 (const uint8_t *data, size_t size)
+{
+  g_autofree gchar *text = g_base64_encode (data, size);
+  return text;
+}
+
+std::string
+number (const Options &options, long value)
+{
+  const bool quoted = options.provider == Provider::kExotel ? options.camel_ids
+                                                            : options.numbers_as_strings;
+  return quoted ? "\"" + std::to_string (value) + "\"" : std::to_string (value);
+}
+
+std::vector<std::string>
+opening_messages (const Options &o, const std::string &call_sid)
+{
+  const std::string stream_sid = "MZ" + call_sid;
+  if (o.provider == Provider::kExotel) {
+    const char *sid_key = o.camel_ids ? "streamSid" : "stream_sid";
+    const char *call_key = o.camel_ids ? "callSid" : "call_sid";
+    return { "{\"event\":\"connected\"}",
+      std::string ("{\"event\":\"start\",\"sequence_number\":") + number (o, 1) + ",\""
+          + sid_key + "\":\"" + stream_sid + "\",\"start\":{\"" + sid_key + "\":\""
+          + stream_sid + "\",\"" + call_key + "\":\"" + call_sid
+          + "\",\"account_sid\":\"ACload\",\"from\":\"+910000000000\",\"to\":\"+910000000001\","
+            "\"custom_parameters\":{},\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":"
+          + number (o, 8000) + ",\"bit_rate\":\"128\"}}}" };
+  }
+  return { "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}",
+    "{\"event\":\"start\",\"sequenceNumber\":" + number (o, 1) + ",\"streamSid\":\""
+        + stream_sid + "\",\"start\":{\"streamSid\":\"" + stream_sid + "\",\"callSid\":\""
+        + call_sid + "\",\"accountSid\":\"ACload\",\"tracks\":[\"inbound\"],"
+          "\"customParameters\":{},\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\","
+          "\"sampleRate\":8000,\"channels\":1}}}" };
+}
+
+// Frame @seq (1-based) of the call; the message's own sequence number is
+// seq + 1, the start being 1.
+std::string
+media_message (const Options &o, const std::string &call_sid, uint32_t seq,
+    const std::string &payload)
+{
+  const std::string stream_sid = "MZ" + call_sid;
+  const long timestamp = static_cast<long> (seq - 1) * o.frame_ms;
+  if (o.provider == Provider::kExotel)
+    return std::string ("{\"event\":\"media\",\"sequence_number\":") + number (o, seq + 1)
+        + ",\"" + (o.camel_ids ? "streamSid" : "stream_sid") + "\":\"" + stream_sid
+        + "\",\"media\":{\"chunk\":" + number (o, seq) + ",\"timestamp\":\""
+        + std::to_string (timestamp) + "\",\"payload\":\"" + payload + "\"}}";
+  return "{\"event\":\"media\",\"sequenceNumber\":" + number (o, seq + 1) + ",\"streamSid\":\""
+      + stream_sid + "\",\"media\":{\"track\":\"inbound\",\"chunk\":" + number (o, seq)
+      + ",\"timestamp\":" + number (o, timestamp) + ",\"payload\":\"" + payload + "\"}}";
+}
+
+std::string
+stop_message (const Options &o, const std::string &call_sid, uint32_t seq)
+{
+  if (o.provider == Provider::kExotel)
+    return std::string ("{\"event\":\"stop\",\"sequence_number\":") + number (o, seq) + ",\""
+        + (o.camel_ids ? "streamSid" : "stream_sid") + "\":\"MZ" + call_sid
+        + "\",\"stop\":{\"" + (o.camel_ids ? "callSid" : "call_sid") + "\":\"" + call_sid
+        + "\",\"account_sid\":\"ACload\",\"reason\":\"callended\"}}";
+  return "{\"event\":\"stop\",\"sequenceNumber\":" + number (o, seq) + ",\"streamSid\":\"MZ"
+      + call_sid + "\",\"stop\":{\"accountSid\":\"ACload\",\"callSid\":\"" + call_sid + "\"}}";
+}
+
+// ---------------------------------------------------------------------------
+// The daemon as /proc shows it.
+
+struct ProcSample {
+  bool valid = false;
+  uint64_t cpu_ticks = 0;  // utime + stime
+  uint64_t rss_kb = 0;
+};
+
+ProcSample
+sample_process (int pid)
+{
+  ProcSample sample;
+  if (pid <= 0)
+    return sample;
+  g_autofree gchar *stat = nullptr, *status = nullptr;
+  g_autofree gchar *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree gchar *status_path = g_strdup_printf ("/proc/%d/status", pid);
+  if (!g_file_get_contents (stat_path, &stat, nullptr, nullptr)
+      || !g_file_get_contents (status_path, &status, nullptr, nullptr))
+    return sample;
+  // Fields after the command name (which may hold spaces): state is field 3,
+  // utime 14, stime 15.
+  const char *rest = std::strrchr (stat, ')');
+  if (rest == nullptr)
+    return sample;
+  g_auto (GStrv) fields = g_strsplit (rest + 2, " ", 16);
+  if (g_strv_length (fields) < 14)
+    return sample;
+  sample.cpu_ticks = g_ascii_strtoull (fields[11], nullptr, 10)
+      + g_ascii_strtoull (fields[12], nullptr, 10);
+  if (const char *rss = std::strstr (status, "VmRSS:"))
+    sample.rss_kb = g_ascii_strtoull (rss + 6, nullptr, 10);
+  sample.valid = true;
+  return sample;
+}
+
+// ---------------------------------------------------------------------------
+// Redis: a synchronous connection from a loopback redis:// URL.
+
+struct RedisContextDeleter {
+  void operator() (redisContext *c) const { redisFree (c); }
+};
+using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
+struct RedisReplyDeleter {
+  void operator() (redisReply *r) const { freeReplyObject (r); }
+};
+using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+bool
+is_loopback_host (const char *host)
+{
+  return host != nullptr && (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1")
+      || g_str_equal (host, "[::1]") || g_ascii_strcasecmp (host, "localhost") == 0);
+}
+
+RedisReplyPtr
+redis_command (redisContext *c, const std::vector<std::string> &args)
+{
+  std::vector<const char *> argv;
+  std::vector<size_t> lengths;
+  for (const std::string &arg : args) {
+    argv.push_back (arg.data ());
+    lengths.push_back (arg.size ());
+  }
+  return RedisReplyPtr (static_cast<redisReply *> (redisCommandArgv (c,
+              static_cast<int> (args.size ()), argv.data (), lengths.data ())));
+}
+
+// Connects as @url says (password, db); the reason in @error otherwise.
+RedisContextPtr
+redis_connect (const std::string &url, std::string *error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
+  const timeval timeout = { 5, 0 };
+  RedisContextPtr c (redisConnectWithTimeout (g_uri_get_host (uri),
+          g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379, timeout));
+  if (!c || c->err) {
+    *error = std::string ("cannot connect to ") + url + ": " + (c ? c->errstr : "no memory");
+    return nullptr;
+  }
+  redisSetTimeout (c.get (), timeout);
+  std::vector<std::vector<std::string>> setup;
+  if (const char *password = g_uri_get_password (uri)) {
+    const char *user = g_uri_get_user (uri);
+    if (user != nullptr && *user != '\0')
+      setup.push_back ({ "AUTH", user, password });
+    else
+      setup.push_back ({ "AUTH", password });
+  }
+  const char *path = g_uri_get_path (uri);
+  if (path != nullptr && path[0] == '/' && path[1] != '\0')
+    setup.push_back ({ "SELECT", path + 1 });
+  for (const auto &command : setup) {
+    RedisReplyPtr reply = redis_command (c.get (), command);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+      *error = command[0] + " failed on " + url + ": " + (reply ? reply->str : c->errstr);
+      return nullptr;
+    }
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// The reader: pages through the stream and keeps one compact record per
+// audio entry of this run, in stream order.
+
+enum SeenFlags : uint8_t { kSeenIntact = 0, kSeenRelabelled = 1, kSeenCorrupted = 2 };
+
+struct SeenFrame {
+  uint32_t call;
+  uint32_t seq;
+  int64_t entry_ms;  // the entry id's millisecond part
+  uint8_t flags;
+};
+
+struct StreamReader {
+  const Options *options = nullptr;
+  std::string call_prefix;  // "CAload<run>-"
+  std::string start_id;
+  size_t expected_frame_bytes = 0;
+  // Set by the main thread: the calls that started (and will end), and when
+  // to give up waiting for their call_end entries (monotonic us; 0: not yet).
+  std::atomic<int> calls_started { 0 };
+  std::atomic<gint64> deadline_us { 0 };
+  std::atomic<bool> stop_now { false };
+
+  // Written by the reader thread, read after join.
+  std::vector<SeenFrame> frames;
+  std::vector<uint8_t> base64_payload;  // per call, from call_start
+  std::atomic<int> call_ends { 0 };
+  size_t entries_read = 0;
+  std::string error;
+
+  void run ();
+  void take_entry (const redisReply *entry);
+};
+
+// The call index in "CAload<run>-<n>", or -1 when not one of ours.
+long
+call_index (const std::string &prefix, const char *id, size_t length, size_t calls)
+{
+  if (length <= prefix.size () || std::memcmp (id, prefix.data (), prefix.size ()) != 0)
+    return -1;
+  const std::string digits (id + prefix.size (), length - prefix.size ());
+  gchar *end = nullptr;
+  const guint64 n = g_ascii_strtoull (digits.c_str (), &end, 10);
+  return *end == '\0' && n < calls ? static_cast<long> (n) : -1;
+}
+
+void
+StreamReader::take_entry (const redisReply *entry)
+{
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+    return;
+  const redisReply *fields = entry->element[1];
+  const redisReply *event = nullptr, *interaction = nullptr, *seq = nullptr, *audio = nullptr,
+                   *payload = nullptr;
+  for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+    const char *name = fields->element[f]->str;
+    const redisReply *value = fields->element[f + 1];
+    if (g_str_equal (name, "event")) event = value;
+    else if (g_str_equal (name, "interaction_id")) interaction = value;
+    else if (g_str_equal (name, "seq")) seq = value;
+    else if (g_str_equal (name, "audio")) audio = value;
+    else if (g_str_equal (name, "payload")) payload = value;
+  }
+  if (event == nullptr || interaction == nullptr)
+    return;
+  const long call = call_index (call_prefix, interaction->str, interaction->len,
+      base64_payload.size ());
+  if (call < 0)
+    return;
+  if (g_str_equal (event->str, "call_start")) {
+    base64_payload[call] = payload != nullptr && g_str_equal (payload->str, "base64");
+    return;
+  }
+  if (g_str_equal (event->str, "call_end")) {
+    call_ends++;
+    return;
+  }
+  if (!g_str_equal (event->str, "audio") || seq == nullptr || audio == nullptr)
+    return;
+  SeenFrame seen = { static_cast<uint32_t> (call),
+    static_cast<uint32_t> (g_ascii_strtoull (seq->str, nullptr, 10)),
+    g_ascii_strtoll (entry->element[0]->str, nullptr, 10), kSeenIntact };
+  std::string decoded;
+  const uint8_t *bytes = reinterpret_cast<const uint8_t *> (audio->str);
+  size_t size = audio->len;
+  if (base64_payload[call]) {
+    decoded.assign (audio->str, audio->len);
+    gsize out = 0;
+    g_base64_decode_inplace (decoded.data (), &out);
+    bytes = reinterpret_cast<const uint8_t *> (decoded.data ());
+    size = out;
+  }
+  std::vector<uint8_t> expected (expected_frame_bytes);
+  fill_frame_audio (seen.call, seen.seq, expected.data (), expected.size ());
+  if (size != expected.size () || std::memcmp (bytes, expected.data (), size) != 0) {
+    seen.flags = kSeenCorrupted;
+    // Intact audio of another frame of this call: the frames were reordered.
+    if (size == expected.size () && size >= 8) {
+      uint32_t call_in = 0, seq_in = 0;
+      std::memcpy (&call_in, bytes, 4);
+      std::memcpy (&seq_in, bytes + 4, 4);
+      fill_frame_audio (call_in, seq_in, expected.data (), expected.size ());
+      if (call_in == seen.call && std::memcmp (bytes, expected.data (), size) == 0)
+        seen.flags = kSeenRelabelled;
+    }
+  }
+  frames.push_back (seen);
+}
+
+void
+StreamReader::run ()
+{
+  RedisContextPtr c = redis_connect (options->redis_url, &error);
+  if (!c)
+    return;
+  std::string from = start_id;
+  for (;;) {
+    RedisReplyPtr reply = redis_command (c.get (),
+        { "XRANGE", options->stream, from, "+", "COUNT", "2000" });
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+      error = "XRANGE " + options->stream + " failed: " + (reply ? reply->str : c->errstr);
+      return;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+      take_entry (reply->element[i]);
+    entries_read += reply->elements;
+    if (reply->elements > 0) {
+      // The next page starts just after the last id read.
+      const char *last = reply->element[reply->elements - 1]->element[0]->str;
+      const char *dash = std::strchr (last, '-');
+      from = std::string (last, dash - last) + "-"
+          + std::to_string (g_ascii_strtoull (dash + 1, nullptr, 10) + 1);
+      continue;
+    }
+    const gint64 deadline = deadline_us.load ();
+    if (stop_now.load () || (deadline != 0 && (call_ends >= calls_started.load ()
+            || g_get_monotonic_time () > deadline)))
+      return;
+    g_usleep (50 * 1000);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The calls, all on the main context.
+
+struct Load;
+
+enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kStopped, kFailed };
+
+struct Call {
+  Load *load = nullptr;
+  uint32_t index = 0;
+  CallState state = CallState::kWaiting;
+  bool closed_early = false;
+  uint32_t sent = 0;
+  gint64 next_due_us = 0;
+  SoupWebsocketConnection *connection = nullptr;
+  std::vector<uint32_t> send_ms;  // per seq - 1: ms since the run's wall-clock epoch
+};
+
+struct Load {
+  Options options;
+  std::string run_id;
+  gint64 epoch_ms = 0;  // wall clock
+  gint64 start_us = 0;  // monotonic
+  uint32_t frames_per_call = 0;
+  std::vector<Call> calls;
+  SoupSession *session = nullptr;
+  GMainLoop *loop = nullptr;
+  size_t next_to_connect = 0;
+  int finished = 0;  // stopped or failed
+  int connect_failed = 0;
+  int connected = 0;
+  bool cap_hit = false;
+  std::string first_error;
+
+  // Steady part: every call connected, none stopped yet.
+  bool steady = false, steady_over = false;
+  uint64_t frames_total = 0, frames_in_steady = 0;
+  ProcSample before, steady_start, steady_end, after;
+  uint64_t peak_rss_kb = 0;
+  gint64 next_sample_us = 0;
+  std::vector<uint8_t> audio;
+
+  std::string call_sid (uint32_t index) const
+  {
+    return "CAload" + run_id + "-" + std::to_string (index);
+  }
+};
+
+void
+finish_call (Call &call, CallState state)
+{
+  if (call.state == CallState::kStopped || call.state == CallState::kFailed)
+    return;
+  call.state = state;
+  call.load->finished++;
+  if (call.load->finished == static_cast<int> (call.load->calls.size ()))
+    g_main_loop_quit (call.load->loop);
+}
+
+// A call whose socket left the OPEN state before its stop (the server
+// closed it, or an I/O error): failed, with the first such reason kept.
+void
+on_closed (SoupWebsocketConnection *connection, gpointer data)
+{
+  auto *call = static_cast<Call *> (data);
+  if (call->state == CallState::kStreaming) {
+    call->closed_early = true;
+    if (call->load->first_error.empty ())
+      call->load->first_error = "the server closed " + call->load->call_sid (call->index)
+          + " after " + std::to_string (call->sent) + " frames (code "
+          + std::to_string (soup_websocket_connection_get_close_code (connection)) + ")";
+    finish_call (*call, CallState::kFailed);
+  }
+}
+
+void
+on_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  auto *call = static_cast<Call *> (data);
+  Load *load = call->load;
+  g_autoptr (GError) error = nullptr;
+  call->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
+      &error);
+  if (call->connection == nullptr) {
+    load->connect_failed++;
+    if (load->first_error.empty ())
+      load->first_error = "call " + std::to_string (call->index) + ": " + error->message;
+    finish_call (*call, CallState::kFailed);
+    return;
+  }
+  if (call->state != CallState::kConnecting)  // the cap ended the run meanwhile
+    return;
+  g_signal_connect (call->connection, "closed", G_CALLBACK (on_closed), call);
+  for (const std::string &message : opening_messages (load->options, load->call_sid (call->index)))
+    soup_websocket_connection_send_text (call->connection, message.c_str ());
+  call->state = CallState::kStreaming;
+  call->next_due_us = g_get_monotonic_time ();
+  load->connected++;
+}
+
+void
+start_connecting (Call &call)
+{
+  Load *load = call.load;
+  call.state = CallState::kConnecting;
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", load->options.url.c_str ());
+  soup_session_websocket_connect_async (load->session, msg, nullptr, nullptr,
+      G_PRIORITY_DEFAULT, nullptr, on_connected, &call);
+}
+
+void
+send_frame (Call &call)
+{
+  Load *load = call.load;
+  const uint32_t seq = ++call.sent;
+  fill_frame_audio (call.index, seq, load->audio.data (), load->audio.size ());
+  const std::string message = media_message (load->options, load->call_sid (call.index), seq,
+      base64 (load->audio.data (), load->audio.size ()));
+  call.send_ms[seq - 1] = static_cast<uint32_t> (g_get_real_time () / 1000 - load->epoch_ms);
+  soup_websocket_connection_send_text (call.connection, message.c_str ());
+  load->frames_total++;
+  if (load->steady && !load->steady_over)
+    load->frames_in_steady++;
+}
+
+void
+stop_call (Call &call)
+{
+  Load *load = call.load;
+  soup_websocket_connection_send_text (call.connection,
+      stop_message (load->options, load->call_sid (call.index), call.sent + 2).c_str ());
+  soup_websocket_connection_close (call.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  if (!load->steady_over && load->steady) {
+    load->steady_over = true;
+    load->steady_end = sample_process (load->options.daemon_pid);
+  }
+  finish_call (call, CallState::kStopped);
+}
+
+void
+sample_rss (Load *load, gint64 now)
+{
+  if (load->options.daemon_pid <= 0 || now < load->next_sample_us)
+    return;
+  load->next_sample_us = now + 250 * 1000;
+  const ProcSample sample = sample_process (load->options.daemon_pid);
+  load->peak_rss_kb = std::max (load->peak_rss_kb, sample.rss_kb);
+}
+
+// The one timer of the run: connects the calls whose ramp-up time has come
+// and sends every frame that is due.
+gboolean
+on_tick (gpointer data)
+{
+  auto *load = static_cast<Load *> (data);
+  const gint64 now = g_get_monotonic_time ();
+  const size_t n = load->calls.size ();
+  const gint64 ramp_us = static_cast<gint64> (load->options.ramp_up_s) * G_USEC_PER_SEC;
+  while (load->next_to_connect < n
+      && now >= load->start_us + ramp_us * static_cast<gint64> (load->next_to_connect)
+          / static_cast<gint64> (n))
+    start_connecting (load->calls[load->next_to_connect++]);
+  if (!load->steady && load->connected == static_cast<int> (n)) {
+    load->steady = true;
+    load->steady_start = sample_process (load->options.daemon_pid);
+  }
+  const gint64 frame_us = static_cast<gint64> (load->options.frame_ms) * 1000;
+  for (Call &call : load->calls) {
+    if (call.state != CallState::kStreaming)
+      continue;
+    while (call.state == CallState::kStreaming && now >= call.next_due_us) {
+      if (soup_websocket_connection_get_state (call.connection) != SOUP_WEBSOCKET_STATE_OPEN) {
+        on_closed (call.connection, &call);
+        break;
+      }
+      if (call.sent == load->frames_per_call) {
+        stop_call (call);
+        break;
+      }
+      send_frame (call);
+      call.next_due_us += frame_us;
+    }
+  }
+  sample_rss (load, now);
+  return G_SOURCE_CONTINUE;
+}
+
+// ---------------------------------------------------------------------------
+// Arguments.
+
+bool
+parse_options (int argc, char **argv, Options *o)
+{
+  gchar *url = nullptr, *provider = nullptr, *exotel_variant = nullptr,
+        *twilio_variant = nullptr, *redis_url = nullptr, *stream = nullptr;
+  GOptionEntry entries[] = {
+    { "url", 0, 0, G_OPTION_ARG_STRING, &url, "Media route, ws://127.0.0.1:PORT/v1/ingest "
+      "(loopback only)", "URL" },
+    { "provider", 0, 0, G_OPTION_ARG_STRING, &provider, "exotel or twilio", "NAME" },
+    { "exotel-variant", 0, 0, G_OPTION_ARG_STRING, &exotel_variant, "snake (stream_sid, "
+      "numbers; default) or camel (streamSid/callSid, numbers as strings)", "V" },
+    { "twilio-variant", 0, 0, G_OPTION_ARG_STRING, &twilio_variant, "strings (numbers as "
+      "JSON strings, as Twilio sends; default) or numbers", "V" },
+    { "calls", 0, 0, G_OPTION_ARG_INT, &o->calls, "Concurrent calls (default 10)", "N" },
+    { "frame-ms", 0, 0, G_OPTION_ARG_INT, &o->frame_ms, "Audio per message: 20 or 100 "
+      "(default 20)", "MS" },
+    { "duration-s", 0, 0, G_OPTION_ARG_INT, &o->duration_s, "Audio per call (default 10)", "S" },
+    { "ramp-up-s", 0, 0, G_OPTION_ARG_INT, &o->ramp_up_s, "Spread the call starts over S "
+      "seconds (default 0)", "S" },
+    { "max-run-s", 0, 0, G_OPTION_ARG_INT, &o->max_run_s, "Hard cap on the whole run "
+      "(default duration + ramp-up + 60)", "S" },
+    { "flush-s", 0, 0, G_OPTION_ARG_INT, &o->flush_s, "After the last stop, wait up to S "
+      "seconds for every call_end entry (default 10)", "S" },
+    { "redis-url", 0, 0, G_OPTION_ARG_STRING, &redis_url, "The daemon's Redis, "
+      "redis://127.0.0.1:PORT[/db]", "URL" },
+    { "stream", 0, 0, G_OPTION_ARG_STRING, &stream, "Stream key (default audio_stream)", "KEY" },
+    { "daemon-pid", 0, 0, G_OPTION_ARG_INT, &o->daemon_pid, "Sample this process's CPU time "
+      "and RSS from /proc", "PID" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "One JSON object on stdout instead of the "
+      "table", nullptr },
+    { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (nullptr);
+  g_option_context_set_summary (context, "Concurrent provider calls into callstreamd, then a "
+      "check of the Redis stream: loss, order, corruption, latency, daemon CPU and memory.");
+  g_option_context_add_main_entries (context, entries, nullptr);
+  g_autoptr (GError) error = nullptr;
+  std::string problem;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    problem = error->message;
+  else if (argc != 1)
+    problem = std::string ("unexpected argument \"") + argv[1] + "\"";
+  o->url = url ? url : "";
+  o->redis_url = redis_url ? redis_url : "";
+  if (stream != nullptr)
+    o->stream = stream;
+  if (problem.empty ()) {
+    g_autoptr (GUri) ws = o->url.empty () ? nullptr
+        : g_uri_parse (o->url.c_str (), G_URI_FLAGS_NONE, nullptr);
+    g_autoptr (GUri) redis = o->redis_url.empty () ? nullptr
+        : g_uri_parse (o->redis_url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
+    if (ws == nullptr || !g_str_equal (g_uri_get_scheme (ws), "ws"))
+      problem = "--url must be a ws:// URL (got \"" + o->url + "\")";
+    else if (!is_loopback_host (g_uri_get_host (ws)))
+      problem = std::string ("--url host ") + g_uri_get_host (ws)
+          + " is not loopback: only 127.0.0.1, ::1 or localhost";
+    else if (redis == nullptr || !g_str_equal (g_uri_get_scheme (redis), "redis"))
+      problem = "--redis-url must be a redis:// URL (got \"" + o->redis_url + "\")";
+    else if (!is_loopback_host (g_uri_get_host (redis)))
+      problem = std::string ("--redis-url host ") + g_uri_get_host (redis)
+          + " is not loopback: only 127.0.0.1, ::1 or localhost";
+    else if (provider == nullptr || (!g_str_equal (provider, "exotel")
+            && !g_str_equal (provider, "twilio")))
+      problem = std::string ("--provider must be exotel or twilio (got \"")
+          + (provider ? provider : "") + "\")";
+    else if (exotel_variant != nullptr && !g_str_equal (exotel_variant, "snake")
+        && !g_str_equal (exotel_variant, "camel"))
+      problem = std::string ("--exotel-variant must be snake or camel (got \"") + exotel_variant
+          + "\")";
+    else if (twilio_variant != nullptr && !g_str_equal (twilio_variant, "strings")
+        && !g_str_equal (twilio_variant, "numbers"))
+      problem = std::string ("--twilio-variant must be strings or numbers (got \"")
+          + twilio_variant + "\")";
+    else if (o->calls < 1 || o->calls > 100000)
+      problem = "--calls must be 1..100000 (got " + std::to_string (o->calls) + ")";
+    else if (o->frame_ms != 20 && o->frame_ms != 100)
+      problem = "--frame-ms must be 20 or 100 (got " + std::to_string (o->frame_ms) + ")";
+    else if (o->duration_s < 1 || o->ramp_up_s < 0 || o->flush_s < 0 || o->max_run_s < 0)
+      problem = "--duration-s must be at least 1, --ramp-up-s, --flush-s and --max-run-s "
+                "not negative";
+    else if (o->daemon_pid < 0 || (o->daemon_pid > 0 && !sample_process (o->daemon_pid).valid))
+      problem = "--daemon-pid " + std::to_string (o->daemon_pid) + ": no such process in /proc";
+  }
+  if (problem.empty ()) {
+    o->provider = g_str_equal (provider, "exotel") ? Provider::kExotel : Provider::kTwilio;
+    o->camel_ids = exotel_variant != nullptr && g_str_equal (exotel_variant, "camel");
+    o->numbers_as_strings = twilio_variant == nullptr || g_str_equal (twilio_variant, "strings");
+    if (o->max_run_s == 0)
+      o->max_run_s = o->duration_s + o->ramp_up_s + 60;
+  }
+  for (gchar *s : { url, provider, exotel_variant, twilio_variant, redis_url, stream })
+    g_free (s);
+  if (!problem.empty ()) {
+    std::fprintf (stderr, "callstream-load: %s\n", problem.c_str ());
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// The report.
+
+struct Report {
+  uint64_t sent = 0, published = 0, lost = 0, duplicated = 0, reordered = 0, corrupted = 0;
+  uint64_t unexpected = 0;  // entries for a seq never sent
+  int64_t p50 = -1, p99 = -1, max = -1;
+  int calls_failed = 0;
+  double cpu_us_per_frame = -1, cpu_us_per_frame_run = -1;
+  double rss_kb_per_call = -1;
+};
+
+Report
+analyse (const Load &load, const StreamReader &reader)
+{
+  Report r;
+  const size_t n = load.calls.size ();
+  std::vector<std::vector<uint8_t>> seen (n);
+  std::vector<uint32_t> highest (n, 0);
+  std::vector<int32_t> latencies;
+  for (size_t i = 0; i < n; i++) {
+    seen[i].assign (load.calls[i].sent, 0);
+    r.sent += load.calls[i].sent;
+    r.calls_failed += load.calls[i].state == CallState::kFailed;
+  }
+  latencies.reserve (r.sent);
+  for (const SeenFrame &frame : reader.frames) {
+    const Call &call = load.calls[frame.call];
+    if (frame.seq == 0 || frame.seq > call.sent) {
+      r.unexpected++;
+      continue;
+    }
+    uint8_t &count = seen[frame.call][frame.seq - 1];
+    if (count++ > 0) {
+      r.duplicated++;
+      continue;
+    }
+    r.published++;
+    if (frame.flags == kSeenCorrupted)
+      r.corrupted++;
+    if (frame.flags == kSeenRelabelled || frame.seq < highest[frame.call])
+      r.reordered++;
+    highest[frame.call] = std::max (highest[frame.call], frame.seq);
+    latencies.push_back (static_cast<int32_t> (frame.entry_ms
+            - (load.epoch_ms + call.send_ms[frame.seq - 1])));
+  }
+  r.lost = r.sent - r.published;
+  if (!latencies.empty ()) {
+    std::sort (latencies.begin (), latencies.end ());
+    auto at = [&] (double q) {
+      return latencies[std::min (latencies.size () - 1,
+              static_cast<size_t> (q * static_cast<double> (latencies.size ())))];
+    };
+    r.p50 = at (0.50);
+    r.p99 = at (0.99);
+    r.max = latencies.back ();
+  }
+  const double us_per_tick = 1e6 / static_cast<double> (sysconf (_SC_CLK_TCK));
+  if (load.steady_start.valid && load.steady_end.valid && load.frames_in_steady > 0)
+    r.cpu_us_per_frame = static_cast<double> (load.steady_end.cpu_ticks
+            - load.steady_start.cpu_ticks) * us_per_tick
+        / static_cast<double> (load.frames_in_steady);
+  if (load.before.valid && load.after.valid && r.sent > 0)
+    r.cpu_us_per_frame_run = static_cast<double> (load.after.cpu_ticks - load.before.cpu_ticks)
+        * us_per_tick / static_cast<double> (r.sent);
+  if (load.before.valid && load.peak_rss_kb > 0)
+    r.rss_kb_per_call = (static_cast<double> (load.peak_rss_kb)
+            - static_cast<double> (load.before.rss_kb)) / static_cast<double> (n);
+  return r;
+}
+
+void
+print_json (const Load &load, const StreamReader &reader, const Report &r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  auto integer = [&] (const char *name, int64_t value) {
+    json_builder_set_member_name (b, name);
+    json_builder_add_int_value (b, value);
+  };
+  auto real = [&] (const char *name, double value) {
+    json_builder_set_member_name (b, name);
+    if (value < 0)
+      json_builder_add_null_value (b);
+    else
+      json_builder_add_double_value (b, value);
+  };
+  json_builder_set_member_name (b, "run_id");
+  json_builder_add_string_value (b, load.run_id.c_str ());
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b,
+      load.options.provider == Provider::kExotel ? "exotel" : "twilio");
+  integer ("calls", static_cast<int64_t> (load.calls.size ()));
+  integer ("calls_connected", load.connected);
+  integer ("calls_failed", r.calls_failed);
+  integer ("frame_ms", load.options.frame_ms);
+  integer ("duration_s", load.options.duration_s);
+  integer ("sent", static_cast<int64_t> (r.sent));
+  integer ("published", static_cast<int64_t> (r.published));
+  integer ("lost", static_cast<int64_t> (r.lost));
+  integer ("duplicated", static_cast<int64_t> (r.duplicated));
+  integer ("reordered", static_cast<int64_t> (r.reordered));
+  integer ("corrupted", static_cast<int64_t> (r.corrupted));
+  integer ("unexpected", static_cast<int64_t> (r.unexpected));
+  integer ("call_ends", reader.call_ends.load ());
+  json_builder_set_member_name (b, "latency_ms");
+  json_builder_begin_object (b);
+  integer ("p50", r.p50);
+  integer ("p99", r.p99);
+  integer ("max", r.max);
+  json_builder_end_object (b);
+  if (load.options.daemon_pid > 0) {
+    json_builder_set_member_name (b, "daemon");
+    json_builder_begin_object (b);
+    real ("cpu_us_per_frame", r.cpu_us_per_frame);
+    real ("cpu_us_per_frame_whole_run", r.cpu_us_per_frame_run);
+    integer ("rss_kb_before", static_cast<int64_t> (load.before.rss_kb));
+    integer ("rss_kb_peak", static_cast<int64_t> (load.peak_rss_kb));
+    integer ("rss_kb_after", static_cast<int64_t> (load.after.rss_kb));
+    real ("rss_kb_per_call", r.rss_kb_per_call);
+    json_builder_end_object (b);
+  }
+  json_builder_set_member_name (b, "cap_hit");
+  json_builder_add_boolean_value (b, load.cap_hit);
+  json_builder_set_member_name (b, "error");
+  const std::string error = !reader.error.empty () ? reader.error : load.first_error;
+  if (error.empty ())
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, error.c_str ());
+  json_builder_end_object (b);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (generator, root);
+  g_autofree gchar *text = json_generator_to_data (generator, nullptr);
+  std::printf ("%s\n", text);
+}
+
+void
+print_table (const Load &load, const StreamReader &reader, const Report &r)
+{
+  const Options &o = load.options;
+  std::printf ("run %s: %zu %s calls, %d ms frames, %d s each\n", load.run_id.c_str (),
+      load.calls.size (), o.provider == Provider::kExotel ? "exotel" : "twilio", o.frame_ms,
+      o.duration_s);
+  std::printf ("  %-28s %d\n", "calls connected", load.connected);
+  std::printf ("  %-28s %d\n", "calls failed", r.calls_failed);
+  std::printf ("  %-28s %" PRIu64 "\n", "frames sent", r.sent);
+  std::printf ("  %-28s %" PRIu64 "\n", "frames published", r.published);
+  std::printf ("  %-28s %" PRIu64 "\n", "lost", r.lost);
+  std::printf ("  %-28s %" PRIu64 "\n", "duplicated", r.duplicated);
+  std::printf ("  %-28s %" PRIu64 "\n", "reordered", r.reordered);
+  std::printf ("  %-28s %" PRIu64 "\n", "corrupted", r.corrupted);
+  std::printf ("  %-28s %d of %zu\n", "call_end entries", reader.call_ends.load (), load.calls.size ());
+  std::printf ("  %-28s p50 %" PRId64 "  p99 %" PRId64 "  max %" PRId64 "\n",
+      "latency send->Redis (ms)", r.p50, r.p99, r.max);
+  if (o.daemon_pid > 0) {
+    std::printf ("  %-28s %.2f (whole run %.2f)\n", "daemon CPU us/frame", r.cpu_us_per_frame,
+        r.cpu_us_per_frame_run);
+    std::printf ("  %-28s before %" PRIu64 "  peak %" PRIu64 "  after %" PRIu64 "\n",
+        "daemon RSS (kB)", load.before.rss_kb, load.peak_rss_kb, load.after.rss_kb);
+    std::printf ("  %-28s %.1f\n", "daemon RSS per call (kB)", r.rss_kb_per_call);
+  }
+  if (load.cap_hit)
+    std::printf ("  the --max-run-s cap (%d s) ended the run\n", o.max_run_s);
+  if (!reader.error.empty ())
+    std::printf ("  error: %s\n", reader.error.c_str ());
+  else if (!load.first_error.empty ())
+    std::printf ("  first error: %s\n", load.first_error.c_str ());
+}
+
+void
+raise_fd_limit ()
+{
+  rlimit limit;
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  Load load;
+  if (!parse_options (argc, argv, &load.options))
+    return 2;
+  const Options &o = load.options;
+  // The last resort behind the cap: nothing outlives it by more than 30 s.
+  signal (SIGALRM, [] (int) {
+        const char message[] = "callstream-load: --max-run-s passed long ago, exiting\n";
+        if (write (STDERR_FILENO, message, sizeof message - 1) < 0)
+          _exit (1);
+        _exit (1);
+      });
+  alarm (static_cast<unsigned> (o.max_run_s + 30));
+  raise_fd_limit ();
+
+  load.epoch_ms = g_get_real_time () / 1000;
+  load.run_id = std::to_string (load.epoch_ms % 100000000) + std::to_string (getpid () % 100);
+  load.frames_per_call = static_cast<uint32_t> (o.duration_s * 1000 / o.frame_ms);
+  load.audio.resize (frame_bytes (o));
+  load.calls.resize (static_cast<size_t> (o.calls));
+  for (size_t i = 0; i < load.calls.size (); i++) {
+    load.calls[i].load = &load;
+    load.calls[i].index = static_cast<uint32_t> (i);
+    load.calls[i].send_ms.assign (load.frames_per_call, 0);
+  }
+
+  StreamReader reader;
+  reader.options = &o;
+  reader.call_prefix = "CAload" + load.run_id + "-";
+  reader.start_id = std::to_string (load.epoch_ms - 1000) + "-0";
+  reader.expected_frame_bytes = frame_bytes (o);
+  reader.base64_payload.assign (load.calls.size (), 0);
+  std::thread reader_thread ([&reader] { reader.run (); });
+
+  load.session = soup_session_new_with_options ("max-conns", o.calls + 16,
+      "max-conns-per-host", o.calls + 16, "timeout", 30, nullptr);
+  load.loop = g_main_loop_new (nullptr, FALSE);
+  load.before = sample_process (o.daemon_pid);
+  load.peak_rss_kb = load.before.rss_kb;
+  load.start_us = g_get_monotonic_time ();
+  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, o.frame_ms == 20 ? 2 : 5, on_tick,
+      &load, nullptr);
+  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
+      [] (gpointer data) -> gboolean {
+        auto *load = static_cast<Load *> (data);
+        load->cap_hit = true;
+        g_main_loop_quit (load->loop);
+        return G_SOURCE_REMOVE;
+      }, &load);
+  g_main_loop_run (load.loop);
+  g_source_remove (tick);
+  if (!load.cap_hit)
+    g_source_remove (cap);
+
+  // Let the close handshakes finish while the daemon flushes.
+  const gint64 flush_deadline = g_get_monotonic_time () + static_cast<gint64> (
+      load.cap_hit ? 0 : std::min<gint64> (o.flush_s,
+          std::max<gint64> (1, load.start_us / G_USEC_PER_SEC + o.max_run_s
+              - g_get_monotonic_time () / G_USEC_PER_SEC))) * G_USEC_PER_SEC;
+  reader.calls_started = load.connected;
+  reader.deadline_us = flush_deadline;
+  while (g_get_monotonic_time () < flush_deadline && !load.cap_hit) {
+    g_main_context_iteration (nullptr, FALSE);
+    if (reader.call_ends >= load.connected)  // a racy read, only to stop pumping early
+      break;
+    g_usleep (10 * 1000);
+    sample_rss (&load, g_get_monotonic_time ());
+  }
+  if (load.cap_hit)
+    reader.stop_now = true;
+  reader_thread.join ();
+  if (!load.steady_over)
+    load.steady_end = sample_process (o.daemon_pid);
+  load.after = sample_process (o.daemon_pid);
+  load.peak_rss_kb = std::max (load.peak_rss_kb, load.after.rss_kb);
+
+  const Report report = analyse (load, reader);
+  if (o.json)
+    print_json (load, reader, report);
+  else
+    print_table (load, reader, report);
+
+  for (Call &call : load.calls)
+    if (call.connection != nullptr) {
+      g_signal_handlers_disconnect_by_data (call.connection, &call);
+      g_object_unref (call.connection);
+    }
+  g_object_unref (load.session);
+  g_main_loop_unref (load.loop);
+  const bool ok = report.lost == 0 && report.corrupted == 0 && report.calls_failed == 0
+      && report.sent > 0 && reader.error.empty () && !load.cap_hit;
+  return ok ? 0 : 1;
+}
