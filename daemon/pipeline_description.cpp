@@ -124,6 +124,12 @@ expand (std::string_view text, const Lookup &lookup, std::string &out, std::stri
       what = "${" + name + "}: unknown variable (not in the configuration nor in defaults)";
       return false;
     }
+    // gst_parse_launch reads a C string: a NUL (a .env value may hold one)
+    // would silently cut the line there.
+    if (value->find ('\0') != std::string::npos) {
+      what = "${" + name + "}: the value holds a NUL byte";
+      return false;
+    }
     const bool whole_value = i > 0 && text[i - 1] == '='
         && (close + 1 == text.size () || g_ascii_isspace (text[close + 1]));
     if (is_plain_token (*value) || (value->empty () && !whole_value)) {

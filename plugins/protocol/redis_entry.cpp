@@ -166,6 +166,8 @@ UrlResult parse_tcp(std::string_view rest) {
   }
   if (url.host.empty())
     return url_error("no host: expected redis://host:port");
+  if (url.host.find('\0') != std::string::npos)
+    return url_error("a NUL byte in the host");
   url.port = kDefaultPort;
   if (!port_text.empty() && !parse_number(port_text, 1, 65535, url.port))
     return url_error("port " + quoted(port_text) +
@@ -203,6 +205,8 @@ UrlResult parse_unix(std::string_view rest) {
   auto question = rest.find('?');
   if (!percent_decode(rest.substr(0, question), url.socket_path))
     return url_error("bad percent-encoding in the socket path");
+  if (url.socket_path.find('\0') != std::string::npos)
+    return url_error("a NUL byte (%00) in the socket path");
   if (url.socket_path.size() < 2)
     return url_error("no socket path: expected unix:///path/redis.sock");
   if (question != std::string_view::npos) {
