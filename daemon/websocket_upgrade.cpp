@@ -87,7 +87,8 @@ on_wrote_informational (SoupServerMessage *msg, gpointer data)
   AdoptedConnection adopted = std::move (adoption->adopted);
   g_signal_handlers_disconnect_by_data (msg, data);
 
-  g_autoptr (SoupServerMessage) keep = SOUP_SERVER_MESSAGE (g_object_ref (msg));
+  [[maybe_unused]] g_autoptr (SoupServerMessage) keep =
+      SOUP_SERVER_MESSAGE (g_object_ref (msg));
   g_autoptr (GSocket) socket = nullptr;
   if (GSocket *borrowed = soup_server_message_get_socket (msg))
     socket = G_SOCKET (g_object_ref (borrowed));

@@ -227,7 +227,9 @@ gst_realtime_bridge_sink_event (GstPad * pad, GstObject * parent, GstEvent * eve
     }
     default:
       // Stream-start, flushes, tags: the model's stream has its own.
-      if (!GST_EVENT_IS_SERIALIZED (event))
+      // (GST_EVENT_IS_SERIALIZED mixes enum types, which clang refuses in C++20.)
+      if ((static_cast<guint> (GST_EVENT_TYPE (event))
+              & static_cast<guint> (GST_EVENT_TYPE_SERIALIZED)) == 0)
         ret = gst_pad_event_default (pad, parent, event), event = nullptr;
       break;
   }
