@@ -158,6 +158,15 @@ class Daemon {
     return true;
   }
 
+  // Open file descriptors of the daemon (/proc), -1 once it has exited.
+  int open_fds () const
+  {
+    const char *id = g_subprocess_get_identifier (process_);
+    if (id == nullptr)
+      return -1;
+    return static_cast<int> (list_dir (std::string ("/proc/") + id + "/fd").size ());
+  }
+
   std::string log () const { return read_file (log_path_); }
   bool log_has (const std::string &needle) const { return log ().find (needle) != std::string::npos; }
   size_t log_count (const std::string &needle) const

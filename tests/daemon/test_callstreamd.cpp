@@ -434,6 +434,12 @@ test_fifty_concurrent_exotel_calls_end_to_end ()
         { "AUDIO_DUMP_FORMAT", "raw" } });
   g_assert_true (daemon.wait_listening ());
 
+  // Let the Redis connections of the probe and the record store settle.
+  g_assert_true (pump_until ([&] {
+        return http_request ("GET", daemon.http ("/health")).body.find ("\"reachable\":true")
+            != std::string::npos;
+      }));
+  const int fds_before = daemon.open_fds ();
   std::vector<std::unique_ptr<WsClient>> clients;
   for (int c = 0; c < kCalls; c++) {
     clients.push_back (std::make_unique<WsClient> ());
@@ -486,6 +492,10 @@ test_fifty_concurrent_exotel_calls_end_to_end ()
     g_assert_cmpuint (dumped.size (), ==, sent.size ());
     g_assert_true (dumped == sent);
   }
+  // Every call's pipeline, bus and socket are gone once it has ended (a
+  // leaked bus message kept the whole pipeline and its bus sockets alive).
+  clients.clear ();
+  g_assert_true (pump_until ([&] { return daemon.open_fds () <= fds_before + 2; }));
   // The operators' log lines.
   g_assert_cmpuint (daemon.log_count ("connection_accepted"), ==, kCalls);
   g_assert_cmpuint (daemon.log_count ("start_event_received"), ==, kCalls);
