@@ -524,8 +524,13 @@ test_twilio_call_end_to_end ()
     g_assert_cmpstr (session_problem.c_str (), ==, "");
 
     // A long reply, then the caller speaks over it.
+    const size_t marks_before = client.marks.size ();
     server.answer ("item_long", pattern_bytes (16000, 5), false);
     g_assert_true (wait_until ([&] { return client.audio.size () > sent.size (); }, 10000));
+    // Some of the reply confirmed played (a mark echoed) before the caller
+    // speaks, and the echo given time to reach the bridge.
+    g_assert_true (wait_until ([&] { return client.marks.size () > marks_before; }, 10000));
+    wait_until ([] { return false; }, 200);
     server.speech_started ();
     g_assert_true (wait_until ([&] { return client.clears >= 1; }, 10000));
     g_assert_true (server.wait_for ([&] {
