@@ -305,4 +305,14 @@ public_request_url (const std::string &public_url, const char *host_header,
   return url;
 }
 
+std::string
+public_base_url (const std::string &public_url, const char *host_header,
+    const char *forwarded_proto)
+{
+  std::string base = public_request_url (public_url, host_header, forwarded_proto, "");
+  while (!base.empty () && base.back () == '/')
+    base.pop_back ();
+  return base;
+}
+
 }  // namespace callstreamd

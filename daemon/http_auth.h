@@ -77,4 +77,9 @@ bool twilio_body_signature_valid (std::string_view auth_token, std::string_view 
 std::string public_request_url (const std::string &public_url, const char *host_header,
     const char *forwarded_proto, const char *path_and_query);
 
+// The scheme://host[:port][/prefix] requests reach us on (PUBLIC_URL, else
+// Host and X-Forwarded-Proto), without a trailing '/'; "" without a host.
+std::string public_base_url (const std::string &public_url, const char *host_header,
+    const char *forwarded_proto);
+
 }  // namespace callstreamd

@@ -46,6 +46,17 @@ class Gauge {
   std::atomic<int64_t> value_ { 0 };
 };
 
+// A series several modules count into: its name and help text in one place
+// (registering one name with two help texts is a programming error).
+struct MetricName {
+  const char *name;
+  const char *help;
+};
+inline constexpr MetricName kWebhooksTotal { "callstreamd_webhooks_total",
+  "Provider webhooks answered (Twilio TwiML requests, ElevenLabs post-call)." };
+inline constexpr MetricName kRequestsRefusedTotal { "callstreamd_requests_refused_total",
+  "Requests refused (auth, limits, not an upgrade)." };
+
 class Metrics {
  public:
   // The Content-Type of what render() returns.
@@ -58,6 +69,10 @@ class Metrics {
   // type or help text, is a programming error: g_error.
   Counter &counter (std::string_view name, std::string_view help, std::string_view provider = {});
   Gauge &gauge (std::string_view name, std::string_view help, std::string_view provider = {});
+  Counter &counter (const MetricName &metric, std::string_view provider = {})
+  {
+    return counter (metric.name, metric.help, provider);
+  }
 
   // A gauge whose value read() computes at each render (calls in progress,
   // Redis reachable as 0/1). read runs on the rendering thread with the

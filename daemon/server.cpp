@@ -28,8 +28,6 @@ constexpr const char *kRealtimeFlowRoute = "/media-stream";
 constexpr gint kListenBacklog = 4096;
 constexpr gint64 kRecordingUrlLifetimeS = 6 * 3600;
 constexpr const char *kProviders[] = { "exotel", "twilio" };
-constexpr const char *kWebhooksHelp = "Provider webhooks answered (Twilio TwiML requests, ElevenLabs post-call).";
-constexpr const char *kRefusedHelp = "Requests refused (auth, limits, not an upgrade).";
 
 void
 set_text (SoupServerMessage *msg, guint status, const char *content_type,
@@ -397,11 +395,9 @@ std::string
 Server::public_base (SoupServerMessage *msg) const
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  std::string base = public_request_url (config_.public_url,
+  const std::string base = public_base_url (config_.public_url,
       soup_message_headers_get_one (headers, "Host"),
-      soup_message_headers_get_one (headers, "X-Forwarded-Proto"), "");
-  while (!base.empty () && base.back () == '/')
-    base.pop_back ();
+      soup_message_headers_get_one (headers, "X-Forwarded-Proto"));
   return !base.empty () ? base : "http://" + config_.host + ":" + std::to_string (port_);
 }
 
@@ -591,7 +587,7 @@ Server::handle_voice_realtime (SoupServerMessage *msg)
   const auto form = form_of (msg);
   if (!twilio_request_valid (msg, form))
     return;
-  metrics_->counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio").inc ();
+  metrics_->counter (kWebhooksTotal, "twilio").inc ();
   bool realtime = g_random_double () < realtime_probability_;
   bool have_flow = false;
   for (const PipelineDescription &flow : flows_)
@@ -618,7 +614,7 @@ Server::handle_voice (SoupServerMessage *msg)
   const auto form = form_of (msg);
   if (!twilio_request_valid (msg, form))
     return;
-  metrics_->counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio").inc ();
+  metrics_->counter (kWebhooksTotal, "twilio").inc ();
   const std::string twiml = gather_twiml (config_.voice_greeting, public_base (msg) + "/voice");
   log::info ("twiml", { { "mode", "traditional" }, { "twiml", twiml } });
   set_text (msg, SOUP_STATUS_OK, "application/xml", twiml);
@@ -729,10 +725,10 @@ Server::register_metrics ()
   m.gauge_callback ("callstreamd_reactor_connections",
       "Media sockets held by the reactor (calls and echo tests).",
       [this] { return static_cast<double> (reactor_->connections ()); });
-  m.counter ("callstreamd_webhooks_total", kWebhooksHelp, "twilio");
+  m.counter (kWebhooksTotal, "twilio");
   for (const char *provider : kProviders) {
     const std::string p = provider;
-    m.counter ("callstreamd_requests_refused_total", kRefusedHelp, p);
+    m.counter (kRequestsRefusedTotal, p);
     m.gauge_callback ("callstreamd_calls_in_progress", "Calls with a pipeline running.",
         [this, p] { return static_cast<double> (calls_->in_progress (p)); }, p);
     auto counter = [&m, this, p] (const char *name, const char *help,
@@ -790,7 +786,7 @@ Server::log_progress ()
 void
 Server::count_refusal (const std::string &provider)
 {
-  metrics_->counter ("callstreamd_requests_refused_total", kRefusedHelp, provider).inc ();
+  metrics_->counter (kRequestsRefusedTotal, provider).inc ();
 }
 
 /* ---- ElevenLabs records and recordings ---- */

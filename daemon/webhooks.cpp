@@ -16,8 +16,6 @@ namespace elevenlabs = callstream::elevenlabs;
 
 namespace {
 
-constexpr const char *kWebhooksHelp = "Provider webhooks answered (Twilio TwiML requests, ElevenLabs post-call).";
-constexpr const char *kRefusedHelp = "Requests refused (auth, limits, not an upgrade).";
 
 std::string
 dir_key (const std::string &conversation_id)
@@ -148,8 +146,8 @@ PostCallWebhooks::PostCallWebhooks (Options options, RedisStore &redis, RecordSt
   : options_ (std::move (options)), redis_ (redis), records_ (records), cache_ (cache),
     metrics_ (metrics), alive_ (std::make_shared<bool> (true))
 {
-  metrics_.counter ("callstreamd_webhooks_total", kWebhooksHelp, "elevenlabs");
-  metrics_.counter ("callstreamd_requests_refused_total", kRefusedHelp, "elevenlabs");
+  metrics_.counter (kWebhooksTotal, "elevenlabs");
+  metrics_.counter (kRequestsRefusedTotal, "elevenlabs");
 }
 
 PostCallWebhooks::~PostCallWebhooks ()
@@ -168,19 +166,15 @@ std::string
 PostCallWebhooks::base_url (SoupServerMessage *msg) const
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  std::string base = public_request_url (options_.public_url,
-      soup_message_headers_get_one (headers, "Host"),
-      soup_message_headers_get_one (headers, "X-Forwarded-Proto"), "");
-  while (!base.empty () && base.back () == '/')
-    base.pop_back ();
-  return base;
+  return public_base_url (options_.public_url, soup_message_headers_get_one (headers, "Host"),
+      soup_message_headers_get_one (headers, "X-Forwarded-Proto"));
 }
 
 void
 PostCallWebhooks::handle (SoupServerMessage *msg)
 {
   auto refuse = [this, msg] (guint status, const std::string &reason) {
-    metrics_.counter ("callstreamd_requests_refused_total", kRefusedHelp, "elevenlabs").inc ();
+    metrics_.counter (kRequestsRefusedTotal, "elevenlabs").inc ();
     log::warning ("webhook_refused", { { "route", "/voice/post_call" },
           { "status", std::to_string (status) }, { "reason", reason } });
     answer (msg, status, reason);
@@ -213,7 +207,7 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
   if (auto *error = std::get_if<elevenlabs::ParseError> (&parsed))
     return refuse (SOUP_STATUS_BAD_REQUEST, "not a post-call webhook: " + error->reason);
   const elevenlabs::Webhook &webhook = std::get<elevenlabs::Webhook> (parsed);
-  metrics_.counter ("callstreamd_webhooks_total", kWebhooksHelp, "elevenlabs").inc ();
+  metrics_.counter (kWebhooksTotal, "elevenlabs").inc ();
   log::info ("webhook_received", { { "type", webhook.type_name },
         { "conversation", webhook.conversation_id }, { "bytes", std::to_string (size) } });
   const std::string base = base_url (msg);

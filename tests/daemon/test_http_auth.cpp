@@ -259,6 +259,18 @@ test_public_request_url_prefers_the_configured_url ()
 }
 
 static void
+test_public_base_url_has_no_trailing_slash ()
+{
+  const std::string configured = callstreamd::public_base_url ("https://calls.example.org/",
+      "ignored.example", "http");
+  g_assert_cmpstr (configured.c_str (), ==, "https://calls.example.org");
+  const std::string from_host = callstreamd::public_base_url ("", "calls.example.org:8765",
+      "https");
+  g_assert_cmpstr (from_host.c_str (), ==, "https://calls.example.org:8765");
+  g_assert_true (callstreamd::public_base_url ("", nullptr, nullptr).empty ());
+}
+
+static void
 test_public_request_url_from_host_and_forwarded_proto ()
 {
   std::string url = callstreamd::public_request_url ("", "calls.example.org:8765", nullptr,
@@ -309,6 +321,8 @@ main (int argc, char **argv)
       test_twilio_signature_accepts_either_port_form);
   g_test_add_func ("/http-auth/twilio/json-body-checks-url-and-body-hash",
       test_twilio_body_signature_checks_url_and_body);
+  g_test_add_func ("/http-auth/public-url/base-has-no-trailing-slash",
+      test_public_base_url_has_no_trailing_slash);
   g_test_add_func ("/http-auth/public-url/configured-url-wins",
       test_public_request_url_prefers_the_configured_url);
   g_test_add_func ("/http-auth/public-url/host-and-forwarded-proto",
