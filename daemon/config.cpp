@@ -142,6 +142,15 @@ variables ()
     { "MAX_WEBHOOK_BYTES", &Config::max_webhook_bytes,
       "a body size in bytes (1024-1073741824)", 1024, 1024.0 * 1024 * 1024 },
     { "API_TOKEN", &Config::api_token, "a token", 0, 0, nullptr, true },
+    { "REDIS_INDEX_STREAM", &Config::redis_index_stream, "a stream key (or empty)" },
+    { "TRANSCRIPTS_STREAM", &Config::transcripts_stream, "a stream key", 0, 0, is_not_empty },
+    { "ASSIST_STREAM", &Config::assist_stream, "a stream key", 0, 0, is_not_empty },
+    { "ASR_GROUP", &Config::asr_group, "a consumer group name", 0, 0, is_not_empty },
+    { "ASR_CONSUMER", &Config::asr_consumer, "a consumer name (or empty)" },
+    { "ASR_WORKER_ENABLED", &Config::asr_worker_enabled, nullptr },
+    { "KNOWLEDGE_BASE", &Config::knowledge_base, "a file", 0, 0, is_not_empty },
+    { "ASSIST_RECORDINGS_DIR", &Config::assist_recordings_dir, "a directory", 0, 0,
+      is_not_empty },
   };
   return table;
 }

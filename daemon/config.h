@@ -79,6 +79,20 @@ struct Config {
   unsigned max_webhook_bytes = 100u << 20;    // MAX_WEBHOOK_BYTES, 1 KiB - 1 GiB
   std::string api_token;                      // API_TOKEN (secret): Bearer for /calls...
 
+  // Agent assist (issue 8): the ASR worker and the /assist page.
+  // REDIS_INDEX_STREAM set: redisstreamsink also writes each call's
+  // call_start/call_end (with its stream key) there, and workers take whole
+  // calls from it through the consumer group (use per-call stream keys,
+  // REDIS_STREAM=audio:{{call_sid}}); empty: workers read REDIS_STREAM itself.
+  std::string redis_index_stream;             // REDIS_INDEX_STREAM, empty: none
+  std::string transcripts_stream = "transcripts";  // TRANSCRIPTS_STREAM
+  std::string assist_stream = "assist";       // ASSIST_STREAM
+  std::string asr_group = "asr";              // ASR_GROUP, the workers' consumer group
+  std::string asr_consumer;                   // ASR_CONSUMER, empty: <hostname>-<pid>
+  bool asr_worker_enabled = false;            // ASR_WORKER_ENABLED: the daemon runs one
+  std::string knowledge_base = "kb/sample-kb.json";  // KNOWLEDGE_BASE, a file
+  std::string assist_recordings_dir = "data/assist";  // ASSIST_RECORDINGS_DIR
+
   // Every variable the configuration was built from, as given (secrets too).
   std::map<std::string, std::string> raw;
 

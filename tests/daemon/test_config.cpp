@@ -265,7 +265,7 @@ test_template_variables_are_effective_values ()
   const Config config = load_ok ({ { "SUPPORT_EXOTEL", "YES" }, { "PORT", "08080" },
       { "REALTIME_API_PROBABILITY", "0.5" } });
   const Env variables = config.template_variables ();
-  g_assert_cmpuint (variables.size (), ==, 30);  // 36 variables, 6 secrets
+  g_assert_cmpuint (variables.size (), ==, 38);  // 44 variables, 6 secrets
   g_assert_cmpstr (variables.at ("SUPPORT_EXOTEL").c_str (), ==, "true");
   g_assert_cmpstr (variables.at ("AUDIO_DUMP_ENABLED").c_str (), ==, "false");
   g_assert_cmpstr (variables.at ("PORT").c_str (), ==, "8080");
