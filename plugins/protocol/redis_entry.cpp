@@ -323,6 +323,7 @@ constexpr RespName kAudio("audio");
 constexpr RespName kFrames("frames");
 constexpr RespName kDropped("dropped");
 constexpr RespName kReason("reason");
+constexpr RespName kStream("stream");
 
 // An XADD gathered argument by argument, then written in one pass into one
 // allocation of the exact size: RESP puts the count and each length first.
@@ -692,6 +693,17 @@ std::string format_call_end_entry(const RedisStreamTarget &target,
   xadd.field(kFrames, end.frames);
   xadd.field(kDropped, end.dropped);
   xadd.field(kReason, end.reason);
+  return xadd.take();
+}
+
+std::string format_index_entry(const RedisStreamTarget &index,
+                               const RedisCallIds &ids, std::string_view event,
+                               std::string_view call_stream) {
+  XaddBuilder xadd(index);
+  xadd.field(kEvent, event);
+  xadd.field(kInteractionId, ids.interaction_id);
+  xadd.field(kStreamSid, ids.stream_sid);
+  xadd.field(kStream, call_stream);
   return xadd.take();
 }
 

@@ -145,4 +145,12 @@ std::string format_call_end_entry(const RedisStreamTarget &target,
                                   const RedisCallIds &ids,
                                   const RedisCallEnd &end);
 
+// An index stream (schemas/redis-index-entry.schema.json) names each call's
+// stream next to its call_start and call_end, so consumers can take whole
+// calls through a consumer group on the index. @event: "call_start" or
+// "call_end"; @call_stream: the key the call's entries go to.
+std::string format_index_entry(const RedisStreamTarget &index,
+                               const RedisCallIds &ids, std::string_view event,
+                               std::string_view call_stream);
+
 }  // namespace callstream

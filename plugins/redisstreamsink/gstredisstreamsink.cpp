@@ -5,7 +5,9 @@
  *
  * A call is a call_start entry (the call-info metadata and the format), one
  * audio entry per buffer (seq 1, 2, 3, ...; a frame dropped for room leaves
- * its number unused), and a call_end entry at EOS. The fields are in
+ * its number unused), and a call_end entry at EOS. With index-stream set,
+ * call_start and call_end are each followed by an entry in that stream naming
+ * the call's stream (schemas/redis-index-entry.schema.json). The fields are in
  * schemas/redis-audio-entry.schema.json; the call bookkeeping is in
  * redis_call_publisher.h, the messages in sink_messages.h.
  *
@@ -63,6 +65,7 @@ enum
   PROP_0,
   PROP_REDIS_URL,
   PROP_STREAM,
+  PROP_INDEX_STREAM,
   PROP_MAXLEN,
   PROP_PAYLOAD,
   PROP_MAX_BUFFER_TIME,
@@ -88,6 +91,7 @@ struct Settings
 {
   std::string redis_url = DEFAULT_REDIS_URL;
   std::string stream = DEFAULT_STREAM;
+  std::string index_stream;     /* empty: none */
   guint64 maxlen = DEFAULT_MAXLEN;
   GstRedisStreamSinkPayload payload = DEFAULT_PAYLOAD;
   guint max_buffer_time_ms = DEFAULT_MAX_BUFFER_TIME_MS;
@@ -167,7 +171,8 @@ begin_call (GstRedisStreamSink * self)
   state.publisher->begin_call ({settings.stream, settings.maxlen,
           settings.payload == GST_REDIS_STREAM_SINK_PAYLOAD_BASE64
           ? callstream::RedisPayload::kBase64
-          : callstream::RedisPayload::kBinary}, state.format, fallback_id);
+          : callstream::RedisPayload::kBinary, settings.index_stream},
+      state.format, fallback_id);
   GST_INFO_OBJECT (self, "call %s to stream \"%s\"",
       state.publisher->call_id ().c_str (),
       state.publisher->stream_key ().c_str ());
@@ -454,6 +459,11 @@ gst_redis_stream_sink_set_property (GObject * object, guint prop_id,
       settings.stream = stream != nullptr ? stream : DEFAULT_STREAM;
       break;
     }
+    case PROP_INDEX_STREAM:{
+      const gchar *index = g_value_get_string (value);
+      settings.index_stream = index != nullptr ? index : "";
+      break;
+    }
     case PROP_MAXLEN:
       settings.maxlen = g_value_get_uint64 (value);
       break;
@@ -489,6 +499,9 @@ gst_redis_stream_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_STREAM:
       g_value_set_string (value, settings.stream.c_str ());
+      break;
+    case PROP_INDEX_STREAM:
+      g_value_set_string (value, settings.index_stream.c_str ());
       break;
     case PROP_MAXLEN:
       g_value_set_uint64 (value, settings.maxlen);
@@ -576,6 +589,13 @@ gst_redis_stream_sink_class_init (GstRedisStreamSinkClass * klass)
           "else stream-sid, else the stream id) and {stream_sid} the "
           "stream-sid, e.g. audio:{{call_sid}} for a Redis Cluster hash tag. "
           "Read again at the start of each call", DEFAULT_STREAM, settable));
+  g_object_class_install_property (gobject_class, PROP_INDEX_STREAM,
+      g_param_spec_string ("index-stream", "Index stream",
+          "Key of a stream that gets, right after each call's call_start and "
+          "call_end, an entry naming the call's stream (event, interaction_id, "
+          "stream_sid, stream), so consumers can take whole calls through a "
+          "consumer group (redisstreamsrc index-stream=...). Empty: none. "
+          "Read again at the start of each call", "", settable));
   g_object_class_install_property (gobject_class, PROP_MAXLEN,
       g_param_spec_uint64 ("maxlen", "Maximum length",
           "Trim the stream to about this many entries (XADD MAXLEN ~); "

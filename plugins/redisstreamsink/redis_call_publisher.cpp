@@ -39,6 +39,7 @@ void RedisCallPublisher::begin_call(const RedisPublishSettings &settings,
   ids_ = {id, info_.stream_sid};
   target_ = {expand_stream_key(settings.stream_template, id, info_.stream_sid),
              settings.maxlen};
+  index_ = {settings.index_stream, 0};
   payload_ = settings.payload;
   active_ = true;
   seq_ = 0;
@@ -50,6 +51,15 @@ void RedisCallPublisher::begin_call(const RedisPublishSettings &settings,
   start.payload = payload_;
   RedisQueuedEntry entry;
   entry.command = format_call_start_entry(target_, ids_, start);
+  writer_->append(std::move(entry));
+  append_index_entry("call_start");
+}
+
+void RedisCallPublisher::append_index_entry(std::string_view event) {
+  if (index_.key.empty())
+    return;
+  RedisQueuedEntry entry;
+  entry.command = format_index_entry(index_, ids_, event, target_.key);
   writer_->append(std::move(entry));
 }
 
@@ -84,6 +94,7 @@ void RedisCallPublisher::end_call(const char *reason) {
   RedisQueuedEntry entry;
   entry.command = format_call_end_entry(target_, ids_, {seq_, dropped_, reason});
   writer_->append(std::move(entry));
+  append_index_entry("call_end");
   active_ = false;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/redis_client.h"
 #include "protocol/redis_entry.h"
@@ -27,6 +28,7 @@ struct RedisPublishSettings {
   std::string stream_template;
   uint64_t maxlen = 0;
   RedisPayload payload = RedisPayload::kBinary;
+  std::string index_stream;  // empty: no index entries
 };
 
 class RedisCallPublisher {
@@ -54,14 +56,20 @@ class RedisCallPublisher {
                          std::optional<uint64_t> pts_ns,
                          const RedisAudioFormat &format);
   // Queues call_end (reason "eos", "stopped", "new-call") if a call is on.
+  // With an index stream, call_start and call_end are each followed by the
+  // index entry naming the call's stream, on the same connection, so a
+  // consumer that finds the call in the index finds its call_start there.
   void end_call(const char *reason);
 
  private:
+  void append_index_entry(std::string_view event);
+
   std::shared_ptr<RedisStreamWriter> writer_;
   RedisCallInfo info_;
   bool active_ = false;
   RedisCallIds ids_;
   RedisStreamTarget target_;
+  RedisStreamTarget index_;  // key empty: none
   RedisPayload payload_ = RedisPayload::kBinary;
   uint64_t seq_ = 0;
   uint64_t dropped_ = 0;

@@ -285,13 +285,15 @@ test_fill_appends_enabled_branches ()
   variables["REDIS_URL"] = "redis://127.0.0.1:6390";
   assert_filled (ingest, variables,
       "exotelsrc name=src ! tee name=t allow-not-linked=true t. ! redisstreamsink name=redis "
-      "async=false redis-url=redis://127.0.0.1:6390 stream=audio_stream");
+      "async=false redis-url=redis://127.0.0.1:6390 stream=audio_stream index-stream=\"\"");
   variables["AUDIO_DUMP_ENABLED"] = "true";
+  variables["REDIS_INDEX_STREAM"] = "calls";
   variables["AUDIO_DUMP_FORMAT"] = "flac";
   variables["REDIS_STREAM"] = "audio:{{call_sid}}";
   assert_filled (ingest, variables,
       "exotelsrc name=src ! tee name=t allow-not-linked=true t. ! redisstreamsink name=redis "
       "async=false redis-url=redis://127.0.0.1:6390 stream=\"audio:{{call_sid}}\" "
+      "index-stream=calls "
       "t. ! chunkdumper name=dump async=false location=./audio-dumps format=flac chunk-duration=1000");
 }
 

@@ -357,6 +357,70 @@ test_stream_key_placeholders ()
   g_assert_cmpint (server.integer ({"EXISTS", "audio_stream"}), ==, 0);
 }
 
+// Stream entry ids are "<ms>-<seq>", the milliseconds from the server's
+// clock and the sequence counted per stream: across two streams only the
+// milliseconds compare, and a later entry never has fewer.
+bool
+not_before (const StreamEntry &later, const StreamEntry &earlier)
+{
+  auto ms = [] (const std::string &id) {
+    return std::stoull (id.substr (0, id.find ('-')));
+  };
+  return ms (later.id) >= ms (earlier.id);
+}
+
+void
+test_index_stream_names_each_call ()
+{
+  RedisServer server;
+  Sink sink (sink_properties (server,
+          "stream=audio:{{call_sid}} index-stream=calls"));
+  sink.start_call ("CA-first");
+  sink.push_frame (1);
+  sink.push_call_info ("CA-second", "MZ-stream");
+  sink.push_frame (1);
+  sink.push_frame (2);
+  sink.eos ();
+
+  auto first = server.xrange ("audio:{CA-first}");
+  auto second = server.xrange ("audio:{CA-second}");
+  g_assert_cmpuint (first.size (), ==, 3);
+  g_assert_cmpuint (second.size (), ==, 4);
+  auto index = server.xrange ("calls");
+  g_assert_cmpuint (index.size (), ==, 4);
+  const struct {
+    const char *event, *call, *stream;
+    const StreamEntry &after;
+  } want[] = {
+    {"call_start", "CA-first", "audio:{CA-first}", first.front ()},
+    {"call_end", "CA-first", "audio:{CA-first}", first.back ()},
+    {"call_start", "CA-second", "audio:{CA-second}", second.front ()},
+    {"call_end", "CA-second", "audio:{CA-second}", second.back ()},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (want); i++) {
+    assert_field (index[i], "event", want[i].event);
+    assert_field (index[i], "interaction_id", want[i].call);
+    assert_field (index[i], "stream_sid", "MZ-stream");
+    assert_field (index[i], "stream", want[i].stream);
+    g_assert_cmpuint (index[i].fields.size (), ==, 4);
+    g_assert_true (not_before (index[i], want[i].after));
+  }
+  // The index entry follows its call's entry, before the call goes on.
+  g_assert_true (not_before (first[1], index[0]));
+}
+
+void
+test_no_index_stream_by_default ()
+{
+  RedisServer server;
+  Sink sink (sink_properties (server));
+  sink.start_call ("CA-plain");
+  sink.push_frame (1);
+  sink.eos ();
+  g_assert_cmpuint (server.xrange ("audio_stream").size (), ==, 3);
+  g_assert_cmpint (server.integer ({"DBSIZE"}), ==, 1);
+}
+
 void
 test_maxlen_trims ()
 {
@@ -704,6 +768,10 @@ main (int argc, char **argv)
   g_test_add_func ("/redisstreamsink/base64-payload", test_base64_payload);
   g_test_add_func ("/redisstreamsink/stream-key-placeholders",
       test_stream_key_placeholders);
+  g_test_add_func ("/redisstreamsink/index-stream-names-each-call",
+      test_index_stream_names_each_call);
+  g_test_add_func ("/redisstreamsink/no-index-stream-by-default",
+      test_no_index_stream_by_default);
   g_test_add_func ("/redisstreamsink/maxlen-trims", test_maxlen_trims);
   g_test_add_func ("/redisstreamsink/unix-socket", test_unix_socket);
   g_test_add_func ("/redisstreamsink/100-sinks-keep-call-order",

@@ -440,6 +440,14 @@ void test_call_end_entry() {
                "1500", "dropped", "12", "reason", "eos"});
 }
 
+void test_index_entry() {
+  assert_argv(decode_resp(callstream::format_index_entry(
+                  {"calls", 0}, {"CA123", "MZ456"}, "call_start",
+                  "audio:{CA123}")),
+              {"XADD", "calls", "*", "event", "call_start", "interaction_id",
+               "CA123", "stream_sid", "MZ456", "stream", "audio:{CA123}"});
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -453,6 +461,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/redis-entry/handshake", test_handshake);
   g_test_add_func("/redis-entry/handshake-refusals", test_handshake_refusals);
   g_test_add_func("/redis-entry/audio", test_audio_entry);
+  g_test_add_func("/redis-entry/index", test_index_entry);
   g_test_add_func("/redis-entry/audio-maxlen-mulaw",
                   test_audio_entry_maxlen_mulaw);
   g_test_add_func("/redis-entry/audio-base64", test_audio_entry_base64);
