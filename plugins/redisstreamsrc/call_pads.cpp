@@ -104,7 +104,6 @@ CallPads::open (const RedisCallIds & ids, const RedisAudioFormat & format)
   g_autofree gchar *name = g_strdup_printf ("src_%u", next_pad_++);
   GstPad *pad = gst_pad_new_from_template (
       gst_element_class_get_pad_template (klass, "src_%u"), name);
-  gst_pad_use_fixed_caps (pad);
   gst_pad_set_active (pad, TRUE);
   Call & call = calls_[ids.interaction_id];
   call.pad = GST_PAD (gst_object_ref (pad));

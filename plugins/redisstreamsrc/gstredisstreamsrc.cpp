@@ -418,6 +418,10 @@ read_step (GstRedisStreamSrc * self)
     Outcome outcome = lease_and_take_over (self);
     if (outcome != Outcome::kGoOn)
       return outcome;
+    /* A call just taken over replays its pending entries before new ones. */
+    for (const ReadStream & call : impl->calls)
+      if (!call.pending_done)
+        return Outcome::kGoOn;
   }
   std::vector<std::pair<std::string, std::string>> streams = {
     {impl->main.key, ">"}
