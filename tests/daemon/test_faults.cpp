@@ -192,7 +192,9 @@ test_sigterm_under_load_flushes_in_flight_frames ()
   Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
   g_assert_true (daemon.wait_listening ());
   auto clients = open_calls (daemon, kCalls, "CAterm");
-  g_assert_true (pump_until ([&] { return count_event (redis, "call_start") == kCalls; }));
+  g_assert_true (pump_until ([&] {
+          return daemon.log_count ("start_event_received") == kCalls;
+        }));
   redis.pause ();
   send_frames (clients, 1, kFrames);
   g_assert_true (pump_until ([&] {
