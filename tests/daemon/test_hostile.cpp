@@ -280,6 +280,22 @@ test_five_thousand_idle_connections ()
   g_printerr ("# %d upgrades accepted as calls, %d refused with 503\n", accepted, refused);
   // Slots freed by the idle timeout may take later upgrades; never more at once.
   g_assert_cmpint (accepted, >=, kMaxCalls);
+  // Never more calls at once than MAX_CALLS: accepted and ended calls in
+  // log order (both logged on the main thread).
+  int calls_now = 0, most_calls = 0;
+  const std::string log = daemon.log ();
+  for (size_t at = 0, end; at < log.size (); at = end + 1) {
+    end = log.find ('\n', at);
+    if (end == std::string::npos)
+      end = log.size ();
+    const std::string_view line (log.data () + at, end - at);
+    if (line.find (" connection_accepted ") != std::string_view::npos)
+      most_calls = std::max (most_calls, ++calls_now);
+    else if (line.find (" call_ended ") != std::string_view::npos)
+      calls_now--;
+  }
+  g_assert_cmpint (most_calls, <=, kMaxCalls + 1);
+  g_assert_cmpint (most_calls, >, 1);
   g_assert_cmpint (refused, >, 0);
   g_assert_cmpint (accepted + refused, ==, kConnections);
   g_assert_cmpfloat (metric (daemon, "callstreamd_websocket_idle_timeouts_total"), ==, accepted);
