@@ -217,11 +217,14 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
   // the provider does not send it again.
   g_object_ref (msg);  // held while paused: the client may leave meanwhile
   soup_server_message_pause (msg);
-  Stored stored = [msg] (bool ok, std::string detail) {
-    if (ok)
+  Stored stored = [this, msg] (bool ok, std::string detail) {
+    if (ok) {
       answer (msg, SOUP_STATUS_OK, "", "{\"status\":\"received\"}");
-    else
+    } else {
+      metrics_.counter ("callstreamd_webhooks_not_stored_total",
+          "Webhooks answered 500: their body could not be stored.", "elevenlabs").inc ();
       answer (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "not stored: " + detail);
+    }
     soup_server_message_unpause (msg);
     g_object_unref (msg);
   };

@@ -338,6 +338,28 @@ test_sigkill_after_webhooks_answered ()
   g_assert_true (pump_until ([&] { return test_support::read_file (path) == mp3; }));
 }
 
+void
+test_webhook_that_cannot_be_written_answers_500 ()
+{
+  // WEBHOOK_DATA_DIR is a file: the transcription cannot be stored, so it
+  // is not answered 200 (the provider would not send it again).
+  RedisServer redis;
+  TempDir root;
+  const std::string data = root / "data";
+  g_assert_true (g_file_set_contents (data.c_str (), "a file, not a directory", -1, nullptr));
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "ELEVENLABS_WEBHOOK_SECRET", kSecret },
+        { "WEBHOOK_DATA_DIR", data } });
+  g_assert_true (daemon.wait_listening ());
+  const std::string body = transcription_body ("conv_nodisk", "+14155550103");
+  const HttpReply reply = http_request ("POST", daemon.http ("/voice/post_call"), body,
+      "application/json", { { "ElevenLabs-Signature", sign (body) } });
+  g_assert_cmpuint (reply.status, ==, 500);
+  g_assert_true (reply.reason.find ("not stored") == 0);
+  g_assert_true (pump_until ([&] { return daemon.log_has ("transcription_not_saved"); }));
+  g_assert_cmpfloat (metric (daemon,
+          "callstreamd_webhooks_not_stored_total{provider=\"elevenlabs\"}"), ==, 1);
+}
+
 }  // namespace
 
 int
@@ -353,5 +375,7 @@ main (int argc, char **argv)
       test_sigterm_under_load_flushes_in_flight_frames);
   g_test_add_func ("/faults/lifecycle/sigkill-after-webhooks-answered",
       test_sigkill_after_webhooks_answered);
+  g_test_add_func ("/faults/disk/webhook-that-cannot-be-written-answers-500",
+      test_webhook_that_cannot_be_written_answers_500);
   return g_test_run ();
 }
