@@ -182,6 +182,8 @@ Call::on_bus_message (GstBus *, GstMessage *message, gpointer data)
       g_autofree gchar *debug = nullptr;
       gst_message_parse_warning (message, &warning, &debug);
       const char *element = GST_MESSAGE_SRC_NAME (message);
+      call->registry_.counters (call->provider_).warnings.fetch_add (1,
+          std::memory_order_relaxed);
       log::warning ("pipeline_warning", { { "call", call->id_ },
             { "provider", call->provider_ }, { "call_sid", call->call_sid () },
             { "element", element ? element : "" }, { "message", warning->message },
@@ -459,12 +461,18 @@ CallRegistry::teardown (const std::shared_ptr<Call> &call, const std::string &wh
   totals.published.fetch_add (published);
   totals.dropped.fetch_add (dropped);
   totals.reconnects.fetch_add (reconnects);
+  guint64 malformed = 0;
+  if (call->input_ != nullptr
+      && g_object_class_find_property (G_OBJECT_GET_CLASS (call->input_), "malformed"))
+    g_object_get (call->input_, "malformed", &malformed, nullptr);
+  totals.malformed.fetch_add (malformed);
   const gint64 duration_ms = (g_get_monotonic_time () - call->started_us_) / 1000;
   log::info ("call_ended", { { "call", call->id_ }, { "provider", call->provider_ },
         { "flow", call->flow_ }, { "call_sid", call->call_sid () }, { "why", why },
         { "messages", std::to_string (call->messages_.load ()) },
         { "frames_published", std::to_string (published) },
         { "frames_dropped", std::to_string (dropped) },
+        { "malformed", std::to_string (malformed) },
         { "files_dumped", std::to_string (call->files_dumped_.load ()) },
         { "duration_ms", std::to_string (duration_ms) } });
   if (hooks_.on_ended)

@@ -42,6 +42,8 @@ struct ProviderCounters {
   std::atomic<guint64> reconnects { 0 };
   std::atomic<guint64> errors { 0 };
   std::atomic<guint64> fallbacks { 0 };
+  std::atomic<guint64> warnings { 0 };   // pipeline warnings (bad frames, failed dumps)
+  std::atomic<guint64> malformed { 0 };  // messages the source ignored (ended calls)
 };
 
 class CallRegistry {

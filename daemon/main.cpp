@@ -5,6 +5,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -218,6 +219,17 @@ main (int argc, char **argv)
   if (config.audio_dump_enabled)
     log::info ("audio_dumping_enabled", { { "dir", config.audio_dump_dir },
           { "format", config.audio_dump_format } });
+
+  // One descriptor per socket (plus a few per call): take all the hard limit
+  // allows, so MAX_CALLS and the idle timeout, not EMFILE, bound a flood.
+  struct rlimit files;
+  if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &files);
+  }
+  if (getrlimit (RLIMIT_NOFILE, &files) == 0)
+    log::info ("fd_limit", { { "open_files", std::to_string (files.rlim_cur) },
+          { "max_calls", std::to_string (config.max_calls) } });
 
   main_loop = g_main_loop_new (nullptr, FALSE);
   auto server = std::make_unique<Server> (config, std::move (flows), variables);

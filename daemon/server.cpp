@@ -105,7 +105,11 @@ class EchoPeer : public Reactor::Peer {
     else
       reactor_.send_binary (connection_id (), std::span<const uint8_t> (data, size));
   }
-  void on_closed (uint16_t, const std::string &) override {}
+  void on_closed (uint16_t code, const std::string &reason) override
+  {
+    log::info ("connection_closed", { { "route", "/test-websocket" },
+          { "code", std::to_string (code) }, { "reason", reason } });
+  }
 
  private:
   Reactor &reactor_;
@@ -726,6 +730,22 @@ Server::register_metrics ()
       "Media sockets held by the reactor (calls and echo tests).",
       [this] { return static_cast<double> (reactor_->connections ()); });
   m.counter (kWebhooksTotal, "twilio");
+  // Hostile or broken peers on the media sockets (reactor: calls and echo).
+  auto reactor = [&m, this] (const char *name, const char *help,
+      guint64 Reactor::Stats::*field) {
+    m.counter_callback (name, help, [this, field] {
+          return static_cast<double> (reactor_->stats ().*field);
+        });
+  };
+  reactor ("callstreamd_websocket_protocol_errors_total",
+      "Media sockets closed for a protocol error (1002), invalid UTF-8 (1007) or a message "
+      "over MAX_MESSAGE_BYTES (1009).", &Reactor::Stats::protocol_errors);
+  reactor ("callstreamd_websocket_idle_timeouts_total",
+      "Media sockets closed with 1008 after IDLE_TIMEOUT_S without a message.",
+      &Reactor::Stats::idle_timeouts);
+  reactor ("callstreamd_websocket_send_overflows_total",
+      "Media sockets closed with 1008 because the peer read nothing back and the send queue "
+      "filled.", &Reactor::Stats::overflows);
   for (const char *provider : kProviders) {
     const std::string p = provider;
     m.counter (kRequestsRefusedTotal, p);
@@ -747,6 +767,12 @@ Server::register_metrics ()
         "Bytes of WebSocket messages received on reactor sockets.", &ProviderCounters::bytes);
     counter ("callstreamd_pipeline_errors_total", "Calls ended by a pipeline error.",
         &ProviderCounters::errors);
+    counter ("callstreamd_pipeline_warnings_total",
+        "Pipeline warnings: malformed provider messages (rate-limited), failed dump writes.",
+        &ProviderCounters::warnings);
+    counter ("callstreamd_messages_malformed_total",
+        "Provider messages the source ignored as malformed (counted when the call ends).",
+        &ProviderCounters::malformed);
     counter ("callstreamd_realtime_fallbacks_total",
         "Calls redirected to the traditional flow after the Realtime bridge failed.",
         &ProviderCounters::fallbacks);

@@ -213,9 +213,24 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
   const std::string base = base_url (msg);
   const std::string id = webhook.conversation_id;
   Done done = [id] (std::string error) { log_failure ("webhook_not_processed", id, error); };
+  // 200 only once the data survives us (a SIGKILL right after the answer):
+  // the provider does not send it again.
+  g_object_ref (msg);  // held while paused: the client may leave meanwhile
+  soup_server_message_pause (msg);
+  Stored stored = [this, msg] (bool ok, std::string detail) {
+    if (ok) {
+      answer (msg, SOUP_STATUS_OK, "", "{\"status\":\"received\"}");
+    } else {
+      metrics_.counter ("callstreamd_webhooks_not_stored_total",
+          "Webhooks answered 500: their body could not be stored.", "elevenlabs").inc ();
+      answer (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "not stored: " + detail);
+    }
+    soup_server_message_unpause (msg);
+    g_object_unref (msg);
+  };
   switch (webhook.type) {
     case elevenlabs::WebhookType::kPostCallTranscription:
-      process_transcription (webhook, std::string (body), base, done);
+      process_transcription (webhook, std::string (body), base, done, stored);
       break;
     case elevenlabs::WebhookType::kPostCallAudio:{
       // Decoded in steps straight into the one copy we keep.
@@ -226,25 +241,30 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
               [&audio] (const uint8_t *chunk, size_t n) {
                 audio.append (reinterpret_cast<const char *> (chunk), n);
                 return true;
-              }, &error))
-        return refuse (SOUP_STATUS_BAD_REQUEST, "full_audio: " + error);
-      process_audio (id, std::move (audio), base, done);
+              }, &error)) {
+        refuse (SOUP_STATUS_BAD_REQUEST, "full_audio: " + error);
+        soup_server_message_unpause (msg);
+        g_object_unref (msg);
+        return;
+      }
+      process_audio (id, std::move (audio), base, done, stored);
       break;
     }
     case elevenlabs::WebhookType::kCallInitiationFailure:
       process_failure (webhook, done);
+      stored (true, "");
       break;
     case elevenlabs::WebhookType::kUnknown:
       log::info ("webhook_ignored", { { "type", webhook.type_name },
             { "conversation", id } });
+      stored (true, "");
       break;
   }
-  answer (msg, SOUP_STATUS_OK, "", "{\"status\":\"received\"}");
 }
 
 void
 PostCallWebhooks::process_transcription (const elevenlabs::Webhook &webhook, std::string body,
-    const std::string &base, Done done)
+    const std::string &base, Done done, Stored stored)
 {
   const std::string id = webhook.conversation_id;
   const std::string directory = elevenlabs::storage_directory (webhook.caller_phone, id);
@@ -252,8 +272,12 @@ PostCallWebhooks::process_transcription (const elevenlabs::Webhook &webhook, std
   std::string error;
   if (!write_file (options_.data_dir + "/" + relative, body.data (), body.size (), &error)) {
     log::error ("transcription_not_saved", { { "conversation", id }, { "error", error } });
+    if (stored)
+      stored (false, error);
     return done (error);
   }
+  if (stored)
+    stored (true, "");
   log::info ("transcription_saved", { { "conversation", id },
         { "path", options_.data_dir + "/" + relative },
         { "phone_source", phone_source_name (webhook.caller_phone_source) } });
@@ -290,20 +314,27 @@ PostCallWebhooks::process_transcription (const elevenlabs::Webhook &webhook, std
 
 void
 PostCallWebhooks::process_audio (const std::string &id, std::string audio,
-    const std::string &base, Done done)
+    const std::string &base, Done done, Stored stored)
 {
   auto alive = alive_;
   auto shared = std::make_shared<std::string> (std::move (audio));
-  redis_.command ({ "GET", dir_key (id) }, [this, alive, id, shared, base, done] (
+  redis_.command ({ "GET", dir_key (id) }, [this, alive, id, shared, base, done, stored] (
           RedisReply reply) {
-        if (!*alive)
+        if (!*alive) {
+          if (stored)
+            stored (false, "shutting down");
           return;
+        }
         if (reply.type == RedisReply::Type::kString)
-          return write_audio (id, reply.str, *shared, base, "direct", done);
+          return write_audio (id, reply.str, *shared, base, "direct", done, stored);
         // Its transcription has not come yet: keep the audio until it does.
         const size_t bytes = shared->size ();
-        cache_.put (id, std::move (*shared), 0, [this, alive, id, bytes, base, done] (
+        cache_.put (id, std::move (*shared), 0, [this, alive, id, bytes, base, done, stored] (
                 AudioCache::Where where) {
+              // In memory (Redis down) is answered 200 too: a provider that
+              // sees failures may stop sending; it is written at shutdown.
+              if (stored)
+                stored (true, "");
               if (!*alive)
                 return;
               log::info ("audio_cached", { { "conversation", id },
@@ -343,15 +374,20 @@ PostCallWebhooks::audio_expired (const std::string &id, std::string audio)
 
 void
 PostCallWebhooks::write_audio (const std::string &id, const std::string &directory,
-    const std::string &audio, const std::string &base, const char *how, Done done)
+    const std::string &audio, const std::string &base, const char *how, Done done,
+    Stored stored)
 {
   const std::string relative = directory + "/" + elevenlabs::audio_file_name (id);
   const std::string path = options_.data_dir + "/" + relative;
   std::string error;
   if (!write_file (path, audio.data (), audio.size (), &error)) {
     log::error ("audio_not_saved", { { "conversation", id }, { "error", error } });
+    if (stored)
+      stored (false, error);
     return done (error);
   }
+  if (stored)
+    stored (true, "");
   if (g_str_equal (how, "cached"))
     log::info ("cached_audio_processed", { { "conversation", id }, { "path", path },
           { "message", "Processed cached audio webhook: " + path } });

@@ -43,6 +43,9 @@ class PostCallWebhooks {
   };
   // @done: the outcome of one processing, for the manual sync route ("" ok).
   using Done = std::function<void (std::string error)>;
+  // @stored: once the body is on disk or in Redis (ok), or could not be
+  // (the reason); the webhook's answer waits for it.
+  using Stored = std::function<void (bool ok, std::string detail)>;
 
   PostCallWebhooks (Options options, RedisStore &redis, RecordStore &records,
       AudioCache &cache, Metrics &metrics);
@@ -50,14 +53,16 @@ class PostCallWebhooks {
 
   // POST /voice/post_call: 401 without a valid ElevenLabs-Signature, 413 over
   // the size limit, 400 for a body that is not a post-call webhook, else 200
-  // at once and the processing goes on.
+  // once the body is on disk or in Redis (500 when it cannot be written; the
+  // audio kept in memory while Redis is down is answered 200), and the
+  // processing goes on.
   void handle (SoupServerMessage *msg);
 
   // The same processing for a body from elsewhere (the manual sync).
   void process_transcription (const callstream::elevenlabs::Webhook &webhook,
-      std::string body, const std::string &base_url, Done done);
+      std::string body, const std::string &base_url, Done done, Stored stored = nullptr);
   void process_audio (const std::string &conversation_id, std::string audio,
-      const std::string &base_url, Done done);
+      const std::string &base_url, Done done, Stored stored = nullptr);
 
   // The audio cache's expiry: its transcription never came.
   void audio_expired (const std::string &conversation_id, std::string audio);
@@ -69,7 +74,8 @@ class PostCallWebhooks {
   std::string base_url (SoupServerMessage *msg) const;
   void process_failure (const callstream::elevenlabs::Webhook &webhook, Done done);
   void write_audio (const std::string &conversation_id, const std::string &directory,
-      const std::string &audio, const std::string &base_url, const char *how, Done done);
+      const std::string &audio, const std::string &base_url, const char *how, Done done,
+      Stored stored = nullptr);
 
   Options options_;
   RedisStore &redis_;
