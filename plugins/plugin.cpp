@@ -10,6 +10,7 @@
 #include "exotelsink/gstexotelsink.h"
 #include "exotelsrc/gstexotelsrc.h"
 #include "redisstreamsink/gstredisstreamsink.h"
+#include "redisstreamsrc/gstredisstreamsrc.h"
 #include "twiliosink/gsttwiliosink.h"
 #include "realtimebridge/gstrealtimebridge.h"
 #include "twiliosrc/gsttwiliosrc.h"
@@ -23,6 +24,7 @@ plugin_init (GstPlugin * plugin)
   ok |= GST_ELEMENT_REGISTER (twiliosrc, plugin);
   ok |= GST_ELEMENT_REGISTER (chunkdumper, plugin);
   ok |= GST_ELEMENT_REGISTER (redisstreamsink, plugin);
+  ok |= GST_ELEMENT_REGISTER (redisstreamsrc, plugin);
   ok |= GST_ELEMENT_REGISTER (twiliosink, plugin);
   ok |= GST_ELEMENT_REGISTER (realtimebridge, plugin);
   ok |= GST_ELEMENT_REGISTER (exotelsink, plugin);

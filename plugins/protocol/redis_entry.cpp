@@ -2,6 +2,8 @@
 // Redis thread only copies bytes to the socket.
 #include "protocol/redis_entry.h"
 
+#include <json-glib/json-glib.h>
+
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -9,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+
+#include "protocol/base64.h"
 
 namespace callstream {
 namespace {
@@ -693,6 +697,246 @@ std::string format_call_end_entry(const RedisStreamTarget &target,
   xadd.field(kDropped, end.dropped);
   xadd.field(kReason, end.reason);
   return xadd.take();
+}
+
+// ---- Entries read back ----
+
+namespace {
+
+// The fields of one entry by name: the last value of each, as seen.
+class EntryFields {
+ public:
+  explicit EntryFields(std::span<const RedisEntryField> fields)
+      : fields_(fields) {}
+
+  const std::string_view *find(std::string_view name) const {
+    const std::string_view *found = nullptr;
+    for (const RedisEntryField &field : fields_) {
+      if (field.name == name)
+        found = &field.value;
+    }
+    return found;
+  }
+
+  // Sets @error (once) when the field is missing.
+  std::string_view required(std::string_view name, std::string &error) const {
+    const std::string_view *value = find(name);
+    if (value == nullptr) {
+      if (error.empty())
+        error = "missing field " + std::string(name);
+      return {};
+    }
+    return *value;
+  }
+
+  std::string optional(std::string_view name) const {
+    const std::string_view *value = find(name);
+    return value != nullptr ? std::string(*value) : std::string();
+  }
+
+ private:
+  std::span<const RedisEntryField> fields_;
+};
+
+// A plain decimal (digits only) up to @max.
+bool parse_decimal(std::string_view text, uint64_t max, uint64_t &out) {
+  if (text.empty() || text.size() > 20)
+    return false;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > max)
+    return false;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+  }
+  out = value;
+  return true;
+}
+
+void check_decimal(const EntryFields &fields, std::string_view name,
+                   uint64_t min, uint64_t max, uint64_t &out,
+                   std::string &error) {
+  std::string_view text = fields.required(name, error);
+  if (!error.empty())
+    return;
+  if (!parse_decimal(text, max, out) || out < min) {
+    error = std::string(name) + " is " + quoted(text) + ", not a number in [" +
+            std::to_string(min) + ", " + std::to_string(max) + "]";
+  }
+}
+
+void parse_ids(const EntryFields &fields, RedisCallIds &ids, std::string &error) {
+  ids.interaction_id = std::string(fields.required("interaction_id", error));
+  if (error.empty() && ids.interaction_id.empty())
+    error = "interaction_id is empty";
+  ids.stream_sid = fields.optional("stream_sid");
+}
+
+void parse_format(const EntryFields &fields, RedisAudioFormat &format,
+                  std::string &error) {
+  uint64_t rate = 0;
+  uint64_t channels = 0;
+  check_decimal(fields, "sample_rate", kRedisMinSampleRate, kRedisMaxSampleRate,
+                rate, error);
+  check_decimal(fields, "channels", 1, 8, channels, error);
+  std::string_view encoding = fields.required("encoding", error);
+  if (!error.empty())
+    return;
+  format.sample_rate = static_cast<int>(rate);
+  format.channels = static_cast<int>(channels);
+  if (encoding == "pcm16")
+    format.encoding = RedisAudioEncoding::kPcm16;
+  else if (encoding == "mulaw")
+    format.encoding = RedisAudioEncoding::kMulaw;
+  else
+    error = "encoding is " + quoted(encoding) + ", not pcm16 or mulaw";
+}
+
+// custom_parameters: one JSON object of strings, order kept.
+bool parse_custom_parameters(
+    std::string_view json,
+    std::vector<std::pair<std::string, std::string>> &out) {
+  g_autoptr(JsonParser) parser = json_parser_new();
+  if (!json_parser_load_from_data(parser, json.data(),
+                                  static_cast<gssize>(json.size()), nullptr))
+    return false;
+  JsonNode *root = json_parser_get_root(parser);
+  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT(root))
+    return false;
+  JsonObject *object = json_node_get_object(root);
+  g_autoptr(GList) members = json_object_get_members(object);
+  for (GList *m = members; m != nullptr; m = m->next) {
+    const char *name = static_cast<const char *>(m->data);
+    JsonNode *value = json_object_get_member(object, name);
+    if (value == nullptr || json_node_get_value_type(value) != G_TYPE_STRING)
+      return false;
+    out.emplace_back(name, json_node_get_string(value));
+  }
+  return true;
+}
+
+RedisReadEntry parse_call_start(const EntryFields &fields) {
+  RedisReadCallStart start;
+  std::string error;
+  parse_ids(fields, start.ids, error);
+  parse_format(fields, start.start.format, error);
+  std::string_view payload = fields.required("payload", error);
+  if (!error.empty())
+    return RedisEntryError{std::move(error)};
+  if (payload == "binary")
+    start.start.payload = RedisPayload::kBinary;
+  else if (payload == "base64")
+    start.start.payload = RedisPayload::kBase64;
+  else
+    return RedisEntryError{"payload is " + quoted(payload) +
+                           ", not binary or base64"};
+  start.start.provider = fields.optional("provider");
+  start.start.account_sid = fields.optional("account_sid");
+  start.start.from = fields.optional("from");
+  start.start.to = fields.optional("to");
+  if (const std::string_view *custom = fields.find("custom_parameters")) {
+    if (!parse_custom_parameters(*custom, start.start.custom_parameters))
+      return RedisEntryError{"custom_parameters is " + quoted(*custom) +
+                             ", not a JSON object of strings"};
+  }
+  return start;
+}
+
+RedisReadEntry parse_audio(const EntryFields &fields, RedisPayload payload) {
+  RedisReadAudio audio;
+  std::string error;
+  uint64_t timestamp_ms = 0;
+  parse_ids(fields, audio.ids, error);
+  check_decimal(fields, "seq", 1, std::numeric_limits<int64_t>::max(),
+                audio.seq, error);
+  // Milliseconds whose nanoseconds still fit a GstClockTime.
+  check_decimal(fields, "timestamp_ms", 0,
+                std::numeric_limits<int64_t>::max() / 1000000, timestamp_ms,
+                error);
+  parse_format(fields, audio.format, error);
+  std::string_view data = fields.required("audio", error);
+  if (!error.empty())
+    return RedisEntryError{std::move(error)};
+  audio.timestamp_ms = static_cast<int64_t>(timestamp_ms);
+  if (payload == RedisPayload::kBase64) {
+    audio.audio.resize(base64_decoded_max(data.size()));
+    std::optional<size_t> size = base64_decode_into(data, audio.audio.data());
+    if (!size)
+      return RedisEntryError{"audio is not valid base64 (payload=base64): " +
+                             quoted(data)};
+    audio.audio.resize(*size);
+  } else {
+    audio.audio.assign(data.begin(), data.end());
+  }
+  const size_t frame_bytes =
+      static_cast<size_t>(audio.format.channels) *
+      (audio.format.encoding == RedisAudioEncoding::kPcm16 ? 2 : 1);
+  if (audio.audio.empty())
+    return RedisEntryError{"audio is empty"};
+  if (audio.audio.size() % frame_bytes != 0)
+    return RedisEntryError{
+        "audio is " + std::to_string(audio.audio.size()) +
+        " bytes, not a whole number of " + std::to_string(frame_bytes) +
+        "-byte sample frames (" +
+        redis_audio_encoding_name(audio.format.encoding) + ", " +
+        std::to_string(audio.format.channels) + " channel(s))"};
+  return audio;
+}
+
+RedisReadEntry parse_call_end(const EntryFields &fields) {
+  RedisReadCallEnd end;
+  std::string error;
+  parse_ids(fields, end.ids, error);
+  check_decimal(fields, "frames", 0, std::numeric_limits<int64_t>::max(),
+                end.end.frames, error);
+  check_decimal(fields, "dropped", 0, std::numeric_limits<int64_t>::max(),
+                end.end.dropped, error);
+  // Any reason is kept: a newer sink may know more of them.
+  end.end.reason = std::string(fields.required("reason", error));
+  if (!error.empty())
+    return RedisEntryError{std::move(error)};
+  return end;
+}
+
+}  // namespace
+
+RedisReadEntry parse_audio_stream_entry(std::span<const RedisEntryField> fields,
+                                        RedisPayload payload) {
+  EntryFields entry(fields);
+  const std::string_view *event = entry.find("event");
+  if (event == nullptr)
+    return RedisEntryError{"missing field event"};
+  if (*event == "audio")
+    return parse_audio(entry, payload);
+  if (*event == "call_start")
+    return parse_call_start(entry);
+  if (*event == "call_end")
+    return parse_call_end(entry);
+  return RedisEntryError{"event is " + quoted(*event) +
+                         ", not call_start, audio or call_end"};
+}
+
+std::variant<RedisIndexEntry, RedisEntryError> parse_index_entry(
+    std::span<const RedisEntryField> fields) {
+  EntryFields entry(fields);
+  RedisIndexEntry index;
+  std::string error;
+  std::string_view event = entry.required("event", error);
+  parse_ids(entry, index.ids, error);
+  index.stream = std::string(entry.required("stream", error));
+  if (!error.empty())
+    return RedisEntryError{std::move(error)};
+  if (index.stream.empty())
+    return RedisEntryError{"stream is empty"};
+  if (event == "call_start")
+    index.call_start = true;
+  else if (event == "call_end")
+    index.call_start = false;
+  else
+    return RedisEntryError{"event is " + quoted(event) +
+                           ", not call_start or call_end"};
+  return index;
 }
 
 }  // namespace callstream

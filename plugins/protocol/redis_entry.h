@@ -145,4 +145,66 @@ std::string format_call_end_entry(const RedisStreamTarget &target,
                                   const RedisCallIds &ids,
                                   const RedisCallEnd &end);
 
+// ---- Entries read back (redisstreamsrc) ----
+
+// One field of an entry as XREADGROUP returns it; views into the reply.
+struct RedisEntryField {
+  std::string_view name;
+  std::string_view value;
+};
+
+// A call_start entry read back.
+struct RedisReadCallStart {
+  RedisCallIds ids;
+  RedisCallStart start;
+};
+
+// An audio entry read back, its audio decoded (base64 payloads included).
+struct RedisReadAudio {
+  RedisCallIds ids;
+  uint64_t seq = 0;
+  int64_t timestamp_ms = 0;
+  RedisAudioFormat format;
+  std::vector<uint8_t> audio;
+};
+
+// A call_end entry read back.
+struct RedisReadCallEnd {
+  RedisCallIds ids;
+  RedisCallEnd end;
+};
+
+// Why an entry cannot be used: one line naming the field and the problem.
+struct RedisEntryError {
+  std::string reason;
+};
+
+using RedisReadEntry = std::variant<RedisReadCallStart, RedisReadAudio,
+                                    RedisReadCallEnd, RedisEntryError>;
+
+// Sample rates outside this range are taken for a corrupt entry.
+constexpr int kRedisMinSampleRate = 1000;
+constexpr int kRedisMaxSampleRate = 192000;
+
+// Parses one entry of an audio stream (schemas/redis-audio-entry.schema.json).
+// @payload says how an audio entry holds its audio: the call's call_start
+// says so, an audio entry does not. Checks every field the schema requires:
+// numbers are plain decimals in range, the sample rate within
+// [kRedisMinSampleRate, kRedisMaxSampleRate], channels 1-8, the audio
+// non-empty, valid base64 where expected and a whole number of sample frames
+// (pcm16: 2 bytes a channel). Unknown fields are ignored; a repeated field
+// counts by its last value, as Redis would never write one twice.
+RedisReadEntry parse_audio_stream_entry(std::span<const RedisEntryField> fields,
+                                        RedisPayload payload);
+
+// An entry of the index stream: a call began or ended in stream `stream`.
+struct RedisIndexEntry {
+  bool call_start = true;  // else call_end
+  RedisCallIds ids;
+  std::string stream;
+};
+
+std::variant<RedisIndexEntry, RedisEntryError> parse_index_entry(
+    std::span<const RedisEntryField> fields);
+
 }  // namespace callstream

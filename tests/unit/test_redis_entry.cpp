@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 using namespace std::string_view_literals;
@@ -440,6 +442,269 @@ void test_call_end_entry() {
                "1500", "dropped", "12", "reason", "eos"});
 }
 
+// ---- Entries read back (redisstreamsrc) ----
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+callstream::RedisReadEntry parse_entry(
+    const Fields &fields,
+    callstream::RedisPayload payload = callstream::RedisPayload::kBinary) {
+  std::vector<callstream::RedisEntryField> views;
+  for (const auto &[name, value] : fields)
+    views.push_back({name, value});
+  return callstream::parse_audio_stream_entry(views, payload);
+}
+
+Fields audio_fields(std::string audio, std::string encoding = "pcm16",
+                    std::string channels = "1") {
+  return {{"event", "audio"},        {"interaction_id", "CA1"},
+          {"stream_sid", "MZ1"},     {"seq", "7"},
+          {"timestamp_ms", "140"},   {"sample_rate", "8000"},
+          {"channels", channels},    {"encoding", encoding},
+          {"audio", std::move(audio)}};
+}
+
+Fields with(Fields fields, const std::string &name, const std::string &value) {
+  bool found = false;
+  for (auto &field : fields) {
+    if (field.first == name) {
+      field.second = value;
+      found = true;
+    }
+  }
+  if (!found)
+    fields.emplace_back(name, value);
+  return fields;
+}
+
+Fields without(Fields fields, const std::string &name) {
+  std::erase_if(fields, [&](const auto &field) { return field.first == name; });
+  return fields;
+}
+
+void test_read_call_start() {
+  callstream::RedisReadEntry entry = parse_entry(
+      {{"event", "call_start"}, {"interaction_id", "CA123"},
+       {"stream_sid", "MZ456"}, {"provider", "exotel"},
+       {"account_sid", "AC9"}, {"from", "+919876543210"},
+       {"to", "08012345678"},
+       {"custom_parameters", "{\"lang\":\"hi-IN\",\"note\":\"say \\\"hi\\\"\"}"},
+       {"sample_rate", "16000"}, {"channels", "2"}, {"encoding", "mulaw"},
+       {"payload", "base64"}});
+  const auto *start = std::get_if<callstream::RedisReadCallStart>(&entry);
+  g_assert_nonnull(start);
+  expect_eq(start->ids.interaction_id, "CA123");
+  expect_eq(start->ids.stream_sid, "MZ456");
+  expect_eq(start->start.provider, "exotel");
+  expect_eq(start->start.account_sid, "AC9");
+  expect_eq(start->start.from, "+919876543210");
+  expect_eq(start->start.to, "08012345678");
+  g_assert_cmpuint(start->start.custom_parameters.size(), ==, 2);
+  expect_eq(start->start.custom_parameters[0].first, "lang");
+  expect_eq(start->start.custom_parameters[0].second, "hi-IN");
+  expect_eq(start->start.custom_parameters[1].first, "note");
+  expect_eq(start->start.custom_parameters[1].second, "say \"hi\"");
+  g_assert_cmpint(start->start.format.sample_rate, ==, 16000);
+  g_assert_cmpint(start->start.format.channels, ==, 2);
+  g_assert_true(start->start.format.encoding ==
+                callstream::RedisAudioEncoding::kMulaw);
+  g_assert_true(start->start.payload == callstream::RedisPayload::kBase64);
+}
+
+// What the sink writes reads back as what it was given.
+void test_read_round_trip() {
+  callstream::RedisCallStart start;
+  start.provider = "twilio";
+  start.custom_parameters = {{"k", "v"}};
+  start.format = {8000, 1, callstream::RedisAudioEncoding::kPcm16};
+  Argv argv = decode_resp(callstream::format_call_start_entry(
+      {"k", 0}, {"CA9", ""}, start));
+  Fields fields;
+  for (size_t i = 3; i + 1 < argv.size(); i += 2)
+    fields.emplace_back(argv[i], argv[i + 1]);
+  auto entry = parse_entry(fields);
+  const auto *read = std::get_if<callstream::RedisReadCallStart>(&entry);
+  g_assert_nonnull(read);
+  expect_eq(read->ids.interaction_id, "CA9");
+  expect_eq(read->ids.stream_sid, "");
+  expect_eq(read->start.provider, "twilio");
+  expect_eq(read->start.from, "");
+  g_assert_true(read->start.payload == callstream::RedisPayload::kBinary);
+
+  const std::vector<uint8_t> bytes = {1, 2, 3, 4, 0, 255};
+  callstream::RedisAudioFrame frame;
+  frame.seq = 12;
+  frame.timestamp_ms = 9223372036854;
+  frame.format = {48000, 3, callstream::RedisAudioEncoding::kPcm16};
+  frame.audio = bytes;
+  for (auto payload : {callstream::RedisPayload::kBinary,
+                       callstream::RedisPayload::kBase64}) {
+    argv = decode_resp(callstream::format_audio_entry({"k", 0}, {"CA9", "MZ"},
+                                                      frame, payload));
+    fields.clear();
+    for (size_t i = 3; i + 1 < argv.size(); i += 2)
+      fields.emplace_back(argv[i], argv[i + 1]);
+    entry = parse_entry(fields, payload);
+    const auto *audio = std::get_if<callstream::RedisReadAudio>(&entry);
+    g_assert_nonnull(audio);
+    g_assert_cmpuint(audio->seq, ==, 12);
+    g_assert_cmpint(audio->timestamp_ms, ==, 9223372036854);
+    g_assert_cmpint(audio->format.sample_rate, ==, 48000);
+    g_assert_cmpint(audio->format.channels, ==, 3);
+    g_assert_true(audio->audio == bytes);
+  }
+
+  argv = decode_resp(callstream::format_call_end_entry({"k", 0}, {"CA9", "MZ"},
+                                                       {1500, 12, "eos"}));
+  fields.clear();
+  for (size_t i = 3; i + 1 < argv.size(); i += 2)
+    fields.emplace_back(argv[i], argv[i + 1]);
+  entry = parse_entry(fields);
+  const auto *end = std::get_if<callstream::RedisReadCallEnd>(&entry);
+  g_assert_nonnull(end);
+  g_assert_cmpuint(end->end.frames, ==, 1500);
+  g_assert_cmpuint(end->end.dropped, ==, 12);
+  expect_eq(end->end.reason, "eos");
+}
+
+void test_read_audio_mulaw() {
+  auto entry = parse_entry(audio_fields("\x01\x02\x03", "mulaw"));
+  const auto *audio = std::get_if<callstream::RedisReadAudio>(&entry);
+  g_assert_nonnull(audio);
+  g_assert_true(audio->format.encoding == callstream::RedisAudioEncoding::kMulaw);
+  g_assert_cmpuint(audio->audio.size(), ==, 3);
+  g_assert_cmpuint(audio->seq, ==, 7);
+  g_assert_cmpint(audio->timestamp_ms, ==, 140);
+}
+
+struct BadEntryCase {
+  const char *name;
+  Fields fields;
+  callstream::RedisPayload payload;
+  const char *reason;  // exactly
+};
+
+void test_read_refusals() {
+  const Fields good = audio_fields("abcd");
+  const auto b64 = callstream::RedisPayload::kBase64;
+  const auto bin = callstream::RedisPayload::kBinary;
+  const BadEntryCase cases[] = {
+      {"no event", without(good, "event"), bin, "missing field event"},
+      {"unknown event", with(good, "event", "hangup"), bin,
+       "event is \"hangup\", not call_start, audio or call_end"},
+      {"no interaction", without(good, "interaction_id"), bin,
+       "missing field interaction_id"},
+      {"empty interaction", with(good, "interaction_id", ""), bin,
+       "interaction_id is empty"},
+      {"no seq", without(good, "seq"), bin, "missing field seq"},
+      {"seq 0", with(good, "seq", "0"), bin,
+       "seq is \"0\", not a number in [1, 9223372036854775807]"},
+      {"seq sign", with(good, "seq", "+3"), bin,
+       "seq is \"+3\", not a number in [1, 9223372036854775807]"},
+      {"seq overflow", with(good, "seq", "99999999999999999999"), bin,
+       "seq is \"99999999999999999999\", not a number in [1, "
+       "9223372036854775807]"},
+      {"timestamp text", with(good, "timestamp_ms", "12ms"), bin,
+       "timestamp_ms is \"12ms\", not a number in [0, 9223372036854]"},
+      {"timestamp too large", with(good, "timestamp_ms", "9223372036855"), bin,
+       "timestamp_ms is \"9223372036855\", not a number in [0, 9223372036854]"},
+      {"rate 0", with(good, "sample_rate", "0"), bin,
+       "sample_rate is \"0\", not a number in [1000, 192000]"},
+      {"rate absurd", with(good, "sample_rate", "8000000"), bin,
+       "sample_rate is \"8000000\", not a number in [1000, 192000]"},
+      {"channels 9", with(good, "channels", "9"), bin,
+       "channels is \"9\", not a number in [1, 8]"},
+      {"encoding", with(good, "encoding", "opus"), bin,
+       "encoding is \"opus\", not pcm16 or mulaw"},
+      {"no audio", without(good, "audio"), bin, "missing field audio"},
+      {"empty audio", with(good, "audio", ""), bin, "audio is empty"},
+      {"odd pcm16", with(good, "audio", "abc"), bin,
+       "audio is 3 bytes, not a whole number of 2-byte sample frames (pcm16, "
+       "1 channel(s))"},
+      {"stereo pcm16 6 bytes", audio_fields("abcdef", "pcm16", "2"), bin,
+       "audio is 6 bytes, not a whole number of 4-byte sample frames (pcm16, "
+       "2 channel(s))"},
+      {"bad base64 padding", with(good, "audio", "a=bc"), b64,
+       "audio is not valid base64 (payload=base64): \"a=bc\""},
+      {"base64 alphabet", with(good, "audio", "ab$d"), b64,
+       "audio is not valid base64 (payload=base64): \"ab$d\""},
+      {"start no payload",
+       {{"event", "call_start"}, {"interaction_id", "CA1"},
+        {"sample_rate", "8000"}, {"channels", "1"}, {"encoding", "pcm16"}},
+       bin, "missing field payload"},
+      {"start payload",
+       {{"event", "call_start"}, {"interaction_id", "CA1"},
+        {"sample_rate", "8000"}, {"channels", "1"}, {"encoding", "pcm16"},
+        {"payload", "hex"}},
+       bin, "payload is \"hex\", not binary or base64"},
+      {"start custom",
+       {{"event", "call_start"}, {"interaction_id", "CA1"},
+        {"sample_rate", "8000"}, {"channels", "1"}, {"encoding", "pcm16"},
+        {"payload", "binary"}, {"custom_parameters", "{\"a\":1}"}},
+       bin, "custom_parameters is \"{\"a\":1}\", not a JSON object of strings"},
+      {"end frames",
+       {{"event", "call_end"}, {"interaction_id", "CA1"}, {"frames", "-1"},
+        {"dropped", "0"}, {"reason", "eos"}},
+       bin, "frames is \"-1\", not a number in [0, 9223372036854775807]"},
+      {"end reason",
+       {{"event", "call_end"}, {"interaction_id", "CA1"}, {"frames", "1"},
+        {"dropped", "0"}},
+       bin, "missing field reason"},
+  };
+  for (const BadEntryCase &c : cases) {
+    g_test_message("case: %s", c.name);
+    auto entry = parse_entry(c.fields, c.payload);
+    const auto *error = std::get_if<callstream::RedisEntryError>(&entry);
+    g_assert_nonnull(error);
+    expect_eq(error->reason, c.reason);
+  }
+  // base64 that decodes to an odd PCM16 length is refused for the length.
+  auto entry = parse_entry(with(good, "audio", "AAAA"), b64);
+  const auto *error = std::get_if<callstream::RedisEntryError>(&entry);
+  g_assert_nonnull(error);
+  expect_eq(error->reason,
+            "audio is 3 bytes, not a whole number of 2-byte sample frames "
+            "(pcm16, 1 channel(s))");
+  // Non-printable bytes in a quoted value are masked, long ones cut.
+  entry = parse_entry(with(good, "seq", std::string("1\0\n", 3)));
+  error = std::get_if<callstream::RedisEntryError>(&entry);
+  g_assert_nonnull(error);
+  expect_eq(error->reason,
+            "seq is \"1??\", not a number in [1, 9223372036854775807]");
+}
+
+void test_read_index_entry() {
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"event", "call_start"}, {"interaction_id", "CA1"},
+      {"stream_sid", "MZ1"}, {"stream", "audio:{CA1}"}};
+  auto parse = [](const Fields &f) {
+    std::vector<callstream::RedisEntryField> views;
+    for (const auto &[name, value] : f)
+      views.push_back({name, value});
+    return callstream::parse_index_entry(views);
+  };
+  auto entry = parse(fields);
+  const auto *index = std::get_if<callstream::RedisIndexEntry>(&entry);
+  g_assert_nonnull(index);
+  g_assert_true(index->call_start);
+  expect_eq(index->ids.interaction_id, "CA1");
+  expect_eq(index->ids.stream_sid, "MZ1");
+  expect_eq(index->stream, "audio:{CA1}");
+  entry = parse(with(fields, "event", "call_end"));
+  g_assert_false(std::get<callstream::RedisIndexEntry>(entry).call_start);
+  const std::pair<Fields, const char *> bad[] = {
+      {without(fields, "stream"), "missing field stream"},
+      {with(fields, "stream", ""), "stream is empty"},
+      {without(fields, "interaction_id"), "missing field interaction_id"},
+      {with(fields, "event", "audio"),
+       "event is \"audio\", not call_start or call_end"},
+  };
+  for (const auto &[f, reason] : bad) {
+    entry = parse(f);
+    expect_eq(std::get<callstream::RedisEntryError>(entry).reason, reason);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -461,5 +726,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/redis-entry/custom-parameters-json",
                   test_custom_parameters_json_escapes);
   g_test_add_func("/redis-entry/call-end", test_call_end_entry);
+  g_test_add_func("/redis-entry/read/call-start", test_read_call_start);
+  g_test_add_func("/redis-entry/read/round-trip", test_read_round_trip);
+  g_test_add_func("/redis-entry/read/audio-mulaw", test_read_audio_mulaw);
+  g_test_add_func("/redis-entry/read/refusals", test_read_refusals);
+  g_test_add_func("/redis-entry/read/index-entry", test_read_index_entry);
   return g_test_run();
 }
