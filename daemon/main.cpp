@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "asr_worker.h"
 #include "config.h"
 #include "diagnose.h"
 #include "dotenv.h"
@@ -88,6 +89,42 @@ standalone_line (const PipelineDescription &flow, std::string launch, guint16 po
 GMainLoop *main_loop = nullptr;
 int exit_code = 0;
 
+// callstreamd asr-worker: the ASR worker alone, until SIGTERM/SIGINT.
+int
+run_asr_worker (const Config &config, const std::map<std::string, std::string> &variables,
+    const std::string &dir)
+{
+  std::string error;
+  std::unique_ptr<AsrWorker> worker = AsrWorker::create (config, variables, dir, &error);
+  if (!worker) {
+    std::fprintf (stderr, "callstreamd asr-worker: %s\n", error.c_str ());
+    return 2;
+  }
+  main_loop = g_main_loop_new (nullptr, FALSE);
+  if (!worker->start ([] (const std::string &why) {
+            log::error ("asr_worker_failed", { { "error", why } });
+            exit_code = 1;
+            g_main_loop_quit (main_loop);
+          }, &error)) {
+    std::fprintf (stderr, "callstreamd asr-worker: %s\n", error.c_str ());
+    return 1;
+  }
+  auto on_signal = [] (gpointer) -> gboolean {
+    log::info ("signal_received", { { "action", "stop the ASR worker" } });
+    g_main_loop_quit (main_loop);
+    return G_SOURCE_CONTINUE;
+  };
+  const guint sigterm = g_unix_signal_add (SIGTERM, on_signal, nullptr);
+  const guint sigint = g_unix_signal_add (SIGINT, on_signal, nullptr);
+  g_main_loop_run (main_loop);
+  g_source_remove (sigterm);
+  g_source_remove (sigint);
+  worker->stop ();
+  worker.reset ();
+  g_main_loop_unref (main_loop);
+  return exit_code;
+}
+
 }  // namespace
 
 int
@@ -107,7 +144,7 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", nullptr },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("[diagnose CONVERSATION_ID] - telephony media daemon");
+  g_autoptr (GOptionContext) context = g_option_context_new ("[diagnose CONVERSATION_ID | asr-worker] - telephony media daemon");
   g_option_context_set_summary (context,
       "Serves Exotel and Twilio media streams and webhooks; each call runs a GStreamer\n"
       "pipeline from pipelines/*.json. Configuration: environment variables and .env\n"
@@ -121,9 +158,11 @@ main (int argc, char **argv)
   }
   // callstreamd diagnose <conversation_id>
   const bool diagnose = argc == 3 && g_str_equal (argv[1], "diagnose");
-  if (argc > 1 && !diagnose) {
+  // callstreamd asr-worker
+  const bool asr_worker = argc == 2 && g_str_equal (argv[1], "asr-worker");
+  if (argc > 1 && !diagnose && !asr_worker) {
     std::fprintf (stderr, "callstreamd: unexpected argument \"%s\" (commands: diagnose "
-        "<conversation_id>)\n", argv[1]);
+        "<conversation_id>, asr-worker)\n", argv[1]);
     return 2;
   }
   if (version) {
@@ -154,8 +193,10 @@ main (int argc, char **argv)
   if (config.redis_url.empty ())
     variables["REDIS_URL"] = "redis://127.0.0.1:6379";
 
-  std::vector<PipelineDescription> all;
   const std::string dir = pipelines_dir (config);
+  if (asr_worker)
+    return run_asr_worker (config, variables, dir);
+  std::vector<PipelineDescription> all;
   if (!load_pipeline_descriptions (dir, all, &error)) {
     std::fprintf (stderr, "callstreamd: %s\n", error.c_str ());
     return 2;
@@ -232,9 +273,24 @@ main (int argc, char **argv)
           { "max_calls", std::to_string (config.max_calls) } });
 
   main_loop = g_main_loop_new (nullptr, FALSE);
+  std::unique_ptr<AsrWorker> asr;
+  if (config.asr_worker_enabled) {
+    asr = AsrWorker::create (config, variables, dir, &error);
+    if (!asr) {
+      std::fprintf (stderr, "callstreamd: ASR_WORKER_ENABLED: %s\n", error.c_str ());
+      return 2;
+    }
+  }
   auto server = std::make_unique<Server> (config, std::move (flows), variables);
   if (!server->start (&error)) {
     std::fprintf (stderr, "callstreamd: %s\n", error.c_str ());
+    return 1;
+  }
+  if (asr && !asr->start ([] (const std::string &why) {
+            log::error ("asr_worker_failed", { { "error", why },
+                  { "note", "the daemon goes on serving calls without agent assist" } });
+          }, &error)) {
+    std::fprintf (stderr, "callstreamd: ASR_WORKER_ENABLED: %s\n", error.c_str ());
     return 1;
   }
   bool stopping = false;
@@ -257,6 +313,8 @@ main (int argc, char **argv)
   g_main_loop_run (main_loop);
   g_source_remove (sigterm);
   g_source_remove (sigint);
+  if (asr)
+    asr->stop ();
   if (exit_code != 0) {
     // Some call did not flush in time: its threads may still be blocked, so
     // tearing the calls down could hang. Leave at once.
