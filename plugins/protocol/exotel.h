@@ -82,6 +82,12 @@ using Message =
 // rate from 1 to 384000 Hz. Never throws.
 Message parse_message(std::string_view text);
 
+// The same with json-glib alone. parse_message reads the plain media frame
+// (nearly all traffic) with simdjson first (plain_media.h) and comes here for
+// everything else; this is the reference that path is checked against
+// (unit tests, the fuzz-plain-media target).
+Message parse_message_with_json_glib(std::string_view text);
+
 // The encoding for a media_format.encoding value; nullopt if unsupported.
 // Empty means absent and gives the default, PCM16.
 std::optional<Encoding> encoding_from_name(std::string_view name);

@@ -3,6 +3,7 @@
 #include "protocol/twilio.h"
 
 #include "protocol/json_fields.h"
+#include "protocol/plain_media.h"
 
 #include <algorithm>
 #include <iterator>
@@ -204,7 +205,7 @@ std::optional<Encoding> encoding_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-Message parse_message(std::string_view text) {
+Message parse_message_with_json_glib(std::string_view text) {
   g_autoptr(JsonParser) parser = json_parser_new();
   EventObject frame;
   if (auto reason = parse_event_object(text, parser, frame))
@@ -225,6 +226,21 @@ Message parse_message(std::string_view text) {
   if (event == "stop")
     return parse_stop(root);
   return Unknown{std::string(event)};
+}
+
+Message parse_message(std::string_view text) {
+  auto plain = plain_media::read(text);
+  if (!plain)
+    return parse_message_with_json_glib(text);
+  Media message;
+  message.sequence_number = plain->sequence_number;
+  message.stream_sid = std::move(plain->stream_sid);
+  if (plain->track)
+    message.track = std::move(*plain->track);
+  message.chunk = plain->chunk;
+  message.timestamp_ms = plain->timestamp;
+  message.payload = std::move(plain->payload);
+  return message;
 }
 
 }  // namespace callstream::twilio

@@ -57,7 +57,13 @@ bench (size_t audio_bytes, int count)
   for (const std::string &m : messages)
     payloads += std::get<callstream::exotel::Media> (
         callstream::exotel::parse_message (m)).payload.size ();
-  report ("parse (json-glib)", audio_bytes, count, cpu_seconds () - t0);
+  report ("parse (simdjson fast path)", audio_bytes, count, cpu_seconds () - t0);
+
+  t0 = cpu_seconds ();
+  for (const std::string &m : messages)
+    payloads += std::get<callstream::exotel::Media> (
+        callstream::exotel::parse_message_with_json_glib (m)).payload.size ();
+  report ("parse (json-glib only)", audio_bytes, count, cpu_seconds () - t0);
 
   const auto media = std::get<callstream::exotel::Media> (
       callstream::exotel::parse_message (messages[0]));

@@ -1,0 +1,162 @@
+// Field by field with simdjson On Demand, giving up (nullopt) at the first
+// thing outside the plain shape; plain_media.h says why that keeps the answer
+// identical to json-glib's.
+#include "protocol/plain_media.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace callstream::plain_media {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// Which keys were seen, so a repeat or a second spelling gives up.
+enum Seen : unsigned {
+  kEvent = 1u << 0,
+  kSequence = 1u << 1,
+  kStreamSid = 1u << 2,
+  kMedia = 1u << 3,
+  kPayload = 1u << 4,
+  kChunk = 1u << 5,
+  kTimestamp = 1u << 6,
+  kTrack = 1u << 7,
+};
+
+bool first_time(unsigned &seen, Seen key) {
+  if (seen & key)
+    return false;
+  seen |= key;
+  return true;
+}
+
+// A string without NUL: json-glib's strings end at the first NUL ("\u0000"),
+// so one that holds it would read differently there.
+bool read_string(od::value value, std::string_view &out) {
+  if (value.get_string().get(out) != simdjson::SUCCESS)
+    return false;
+  return std::memchr(out.data(), '\0', out.size()) == nullptr;
+}
+
+// A JSON integer, or a string that is all of a decimal integer (what
+// json_fields::read_integer accepts; its other forms give up here).
+bool read_integer(od::value value, std::optional<int64_t> &out) {
+  od::json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS)
+    return false;
+  int64_t number = 0;
+  if (type == od::json_type::number) {
+    if (value.get_int64().get(number) != simdjson::SUCCESS)
+      return false;
+    out = number;
+    return true;
+  }
+  std::string_view text;
+  if (type != od::json_type::string || !read_string(value, text) || text.empty())
+    return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc{} || end != text.data() + text.size())
+    return false;
+  out = number;
+  return true;
+}
+
+bool is_stream_sid(std::string_view key) {
+  return key == "stream_sid" || key == "streamSid";
+}
+
+bool read_media_object(od::value value, PlainMedia &media, std::string &stream_sid) {
+  od::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS)
+    return false;
+  unsigned seen = 0;
+  for (auto field : object) {
+    std::string_view key;
+    od::value member;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+        field.value().get(member) != simdjson::SUCCESS)
+      return false;
+    std::string_view text;
+    bool ok = false;
+    if (key == "payload") {
+      ok = first_time(seen, kPayload) && read_string(member, text);
+      media.payload = text;
+    } else if (key == "chunk") {
+      ok = first_time(seen, kChunk) && read_integer(member, media.chunk);
+    } else if (key == "timestamp") {
+      ok = first_time(seen, kTimestamp) && read_integer(member, media.timestamp);
+    } else if (key == "track") {
+      ok = first_time(seen, kTrack) && read_string(member, text);
+      media.track = std::string(text);
+    } else if (is_stream_sid(key)) {
+      ok = first_time(seen, kStreamSid) && read_string(member, text);
+      stream_sid = text;
+    }
+    if (!ok)
+      return false;
+  }
+  return (seen & kPayload) != 0;
+}
+
+// simdjson reads up to SIMDJSON_PADDING bytes past the text: each thread
+// copies frames into its own padded buffer, reused.
+struct ThreadParser {
+  od::parser parser;
+  std::vector<char> buffer;
+};
+
+}  // namespace
+
+std::optional<PlainMedia> read(std::string_view text) {
+  if (text.empty() || std::memchr(text.data(), '\0', text.size()) != nullptr)
+    return std::nullopt;
+  thread_local ThreadParser local;
+  local.buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(local.buffer.data(), text.data(), text.size());
+
+  od::document doc;
+  if (local.parser.iterate(local.buffer.data(), text.size(), local.buffer.size())
+          .get(doc) != simdjson::SUCCESS)
+    return std::nullopt;
+  od::object root;
+  if (doc.get_object().get(root) != simdjson::SUCCESS)
+    return std::nullopt;
+
+  PlainMedia media;
+  std::string root_sid;
+  std::string media_sid;
+  unsigned seen = 0;
+  for (auto field : root) {
+    std::string_view key;
+    od::value member;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+        field.value().get(member) != simdjson::SUCCESS)
+      return std::nullopt;
+    std::string_view value;
+    bool ok = false;
+    if (key == "event") {
+      ok = first_time(seen, kEvent) && read_string(member, value) && value == "media";
+    } else if (key == "sequence_number" || key == "sequenceNumber") {
+      ok = first_time(seen, kSequence) && read_integer(member, media.sequence_number);
+    } else if (is_stream_sid(key)) {
+      ok = first_time(seen, kStreamSid) && read_string(member, value);
+      root_sid = value;
+    } else if (key == "media") {
+      ok = first_time(seen, kMedia) && read_media_object(member, media, media_sid);
+    }
+    if (!ok)
+      return std::nullopt;
+  }
+  // Whatever follows the root object makes it no JSON document at all.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+    return std::nullopt;
+  if ((seen & (kEvent | kMedia)) != (kEvent | kMedia))
+    return std::nullopt;
+  media.stream_sid = !root_sid.empty() ? std::move(root_sid) : std::move(media_sid);
+  return media;
+}
+
+}  // namespace callstream::plain_media

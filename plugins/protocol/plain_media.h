@@ -1,0 +1,38 @@
+// The media frame providers send 50 times a second per call, read without
+// building a JSON tree (simdjson On Demand: about 20 times cheaper than
+// json-glib, the largest cost of a frame on the ingest path; see
+// ARCHITECTURE.md). Internal to protocol/: exotel.cpp and twilio.cpp try this
+// first and parse with json-glib whenever it says no.
+//
+// It only says yes for the plain shape both providers document, so that its
+// answer is always the one json-glib's full parser gives (checked by the
+// fuzz-plain-media target): a root object with "event": "media", an optional
+// sequence number and stream id, and a "media" object with a "payload"
+// string and optional "chunk", "timestamp", "track" and stream id; numbers as
+// JSON integers or decimal strings; every key at most once and in one
+// spelling; strings without NUL. Anything else (another key, null, a double,
+// a repeated key, bad UTF-8, trailing bytes): nullopt, and the full parser
+// decides, with its error messages.
+//
+// Threads: any; each thread keeps its own parser and buffer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace callstream::plain_media {
+
+struct PlainMedia {
+  std::optional<int64_t> sequence_number;
+  std::string stream_sid;           // the root's, else the media object's
+  std::optional<std::string> track;
+  std::optional<int64_t> chunk;
+  std::optional<int64_t> timestamp;
+  std::string payload;              // base64, still encoded
+};
+
+std::optional<PlainMedia> read(std::string_view text);
+
+}  // namespace callstream::plain_media
