@@ -709,6 +709,7 @@ std::string format_index_entry(const RedisStreamTarget &index,
   xadd.field(kStreamSid, ids.stream_sid);
   xadd.field(kStream, call_stream);
   return xadd.take();
+}
 
 // ---- Entries read back ----
 

@@ -448,6 +448,7 @@ void test_index_entry() {
                   "audio:{CA123}")),
               {"XADD", "calls", "*", "event", "call_start", "interaction_id",
                "CA123", "stream_sid", "MZ456", "stream", "audio:{CA123}"});
+}
 
 // ---- Entries read back (redisstreamsrc) ----
 
