@@ -5,6 +5,7 @@ namespace callstreamd {
 const char kAssistPage[] = R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>callstream agent assist</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <style>
 body{font-family:sans-serif;margin:1.5em;color:#222}
 h1{margin:.2em 0}h2{margin:1em 0 .4em}
