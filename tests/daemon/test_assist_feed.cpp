@@ -471,6 +471,40 @@ test_client_disconnect_dropped ()
   g_assert_true (stays.wait_events (2));
 }
 
+void
+test_slow_client_dropped ()
+{
+  RedisServer redis;
+  TempDir recordings;
+  auto daemon = start_daemon (redis, recordings.path ());
+  // A client that asks for the stream and never reads it.
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = g_socket_client_connect_to_host (client,
+      "127.0.0.1", static_cast<guint16> (daemon->port ()), nullptr, nullptr);
+  g_assert_nonnull (connection);
+  const std::string request = "GET /assist/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (
+              G_IO_STREAM (connection)), request.data (), request.size (), nullptr, nullptr,
+          nullptr));
+  g_assert_true (pump_until ([&] {
+        return metric (*daemon, "callstreamd_assist_sse_clients") == 1;
+      }));
+  AssistWriter w { redis };
+  const std::string text (100000, 'a');
+  w.call_start ("CA14");
+  // Far more than the socket buffers and the 1 MiB queue hold.
+  for (int seq = 1; seq <= 300 && !daemon->log_has ("slow client"); seq++)
+    w.transcript ("CA14", seq, text, true);
+  g_assert_true (pump_until ([&] { return daemon->log_has ("sse_client_dropped")
+        && daemon->log_has ("slow client"); }));
+  g_assert_true (pump_until ([&] {
+        return metric (*daemon, "callstreamd_assist_sse_clients") == 0;
+      }, 40));
+  // The feed itself goes on.
+  JsonDoc doc (http_request ("GET", daemon->http ("/assist/calls")).body);
+  g_assert_cmpuint (length (doc.root (), "in_progress"), ==, 1);
+}
+
 }  // namespace
 
 int
@@ -488,5 +522,6 @@ main (int argc, char **argv)
   g_test_add_func ("/assist/recording-path-escapes-refused", test_path_escapes_refused);
   g_test_add_func ("/assist/token", test_token);
   g_test_add_func ("/assist/client-disconnect-dropped", test_client_disconnect_dropped);
+  g_test_add_func ("/assist/slow-client-dropped", test_slow_client_dropped);
   return g_test_run ();
 }
