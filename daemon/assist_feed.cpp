@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <tuple>
 #include <variant>
 
 #include "log.h"
@@ -763,9 +764,21 @@ AssistFeed::deliver (std::vector<FeedEntry> entries, bool replayed)
 {
   if (entries.empty () && !replayed)
     return;
-  // Both streams' entries in the order Redis stamped them.
-  std::stable_sort (entries.begin (), entries.end (), [] (const FeedEntry &a,
-          const FeedEntry &b) { return id_key (a.id) < id_key (b.id); });
+  // Both streams' entries in the order Redis stamped them. Two streams' ids
+  // within one millisecond do not say which came first: there, a call's start
+  // goes before its transcripts, what was detected in them after, its end last.
+  auto rank = [] (const FeedEntry &entry) {
+    if (entry.stream == FeedEntry::Stream::kTranscripts)
+      return 1;
+    const std::string *event = entry.get ("event");
+    return event == nullptr ? 2 : *event == "call_start" ? 0 : *event == "call_end" ? 3 : 2;
+  };
+  std::stable_sort (entries.begin (), entries.end (), [&rank] (const FeedEntry &a,
+          const FeedEntry &b) {
+        const auto ka = id_key (a.id), kb = id_key (b.id);
+        return std::tuple (ka.first, rank (a), ka.second)
+            < std::tuple (kb.first, rank (b), kb.second);
+      });
   struct Delivery {
     AssistFeed *feed;
     std::shared_ptr<bool> alive;
