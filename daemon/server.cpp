@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "assist_feed.h"
+#include "assist_page.h"
 #include "calls.h"
 #include "file_response.h"
 #include "records.h"
@@ -15,6 +17,7 @@
 #include "metrics.h"
 #include "reactor.h"
 #include "redis_probe.h"
+#include "server_sent_events.h"
 #include "twilio_rest.h"
 #include "protocol/outbound.h"
 #include "twiml.h"
@@ -219,6 +222,8 @@ Server::Server (Config config, std::vector<PipelineDescription> flows,
 
 Server::~Server ()
 {
+  assist_.reset ();
+  assist_events_.reset ();
   g_clear_object (&elevenlabs_);
   if (summary_timer_ != 0)
     g_source_remove (summary_timer_);
@@ -277,6 +282,8 @@ Server::start (std::string *error)
   webhooks_ = std::make_unique<PostCallWebhooks> (webhook_options, *store_, *records_,
       *audio_cache_, *metrics_);
   elevenlabs_ = soup_session_new_with_options ("timeout", 60, nullptr);
+  if (!start_assist (redis_url != variables_.end () ? redis_url->second : "", error))
+    return false;
   // "frames published" for the operators, every 10 s while it changes.
   summary_timer_ = g_timeout_add_seconds (10, [] (gpointer data) -> gboolean {
         static_cast<Server *> (data)->log_progress ();
@@ -339,6 +346,10 @@ Server::start (std::string *error)
   soup_server_add_handler (server_, "/recordings", [] (SoupServer *, SoupServerMessage *msg,
           const char *path, GHashTable *query, gpointer data) {
         static_cast<Server *> (data)->handle_recording (msg, path, query);
+      }, this, nullptr);
+  soup_server_add_handler (server_, "/assist", [] (SoupServer *, SoupServerMessage *msg,
+          const char *path, GHashTable *query, gpointer data) {
+        static_cast<Server *> (data)->handle_assist (msg, path, query);
       }, this, nullptr);
   soup_server_add_handler (server_, "/elevenlabs/conversation", [] (SoupServer *,
           SoupServerMessage *msg, const char *path, GHashTable *, gpointer data) {
@@ -1189,6 +1200,116 @@ Server::shutdown (std::function<void (bool)> done)
         audio_cache_->expire_all_in_memory ();
         done (flushed);
       });
+}
+
+}  // namespace callstreamd
+
+/* ---- Agent assist: the /assist page and what feeds it ---- */
+
+namespace callstreamd {
+
+bool
+Server::start_assist (const std::string &redis_url, std::string *error)
+{
+  ServerSentEventsOptions sse;
+  assist_events_ = std::make_unique<ServerSentEvents> (sse,
+      &metrics_->gauge ("callstreamd_assist_sse_clients",
+          "Browsers connected to /assist/events."),
+      &metrics_->counter ("callstreamd_assist_events_sent_total",
+          "Server-sent events written to /assist/events clients (snapshots included)."));
+  AssistFeedOptions options;
+  options.transcripts_stream = config_.transcripts_stream;
+  options.assist_stream = config_.assist_stream;
+  std::string feed_error;
+  assist_ = AssistFeed::open (redis_url, options, [this] (const std::string &file) {
+        g_autofree gchar *escaped = g_uri_escape_string (file.c_str (), nullptr, FALSE);
+        const std::string path = std::string ("/assist/recordings/") + escaped;
+        if (config_.api_token.empty ())
+          return path;
+        return sign_path (config_.api_token, path,
+            g_get_real_time () / G_USEC_PER_SEC + kRecordingUrlLifetimeS);
+      }, [this] (const AssistEvent &event) {
+        assist_events_->broadcast (event.name, event.id, event.data);
+      }, &feed_error);
+  if (!assist_) {
+    *error = "REDIS_URL: " + feed_error;
+    return false;
+  }
+  metrics_->gauge_callback ("callstreamd_assist_feed_connected",
+      "1 when the /assist feed's connection to Redis is up.",
+      [this] { return assist_->connected () ? 1.0 : 0.0; });
+  return true;
+}
+
+bool
+Server::assist_authorized (SoupServerMessage *msg, GHashTable *query)
+{
+  if (config_.api_token.empty ())
+    return true;
+  // A Bearer header, or ?token= for an EventSource (it cannot send headers).
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *token = query ? static_cast<const char *> (g_hash_table_lookup (query, "token"))
+      : nullptr;
+  if (bearer_token_matches (soup_message_headers_get_one (headers, "Authorization"),
+          config_.api_token)
+      || (token != nullptr && constant_time_equals (token, config_.api_token)))
+    return true;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "WWW-Authenticate", "Bearer realm=\"callstream\"");
+  refuse (msg, SOUP_STATUS_UNAUTHORIZED, "Authorization: Bearer API_TOKEN (or ?token=) required");
+  count_refusal ("assist");
+  return false;
+}
+
+void
+Server::handle_assist (SoupServerMessage *msg, const char *path, GHashTable *query)
+{
+  const char *method = soup_server_message_get_method (msg);
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET, HEAD");
+    return refuse (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+  }
+  if (g_strcmp0 (path, "/assist") == 0 || g_strcmp0 (path, "/assist/") == 0)
+    return set_text (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", kAssistPage);
+  if (g_str_has_prefix (path, "/assist/recordings/")) {
+    const std::string name = id_after (path, "/assist/recordings/");
+    if (name.empty ())
+      return refuse (msg, SOUP_STATUS_NOT_FOUND, "no such recording");
+    if (!config_.api_token.empty ()) {
+      std::string reason;
+      const char *token = query ? static_cast<const char *> (g_hash_table_lookup (query,
+              "token")) : nullptr;
+      SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+      if (!bearer_token_matches (soup_message_headers_get_one (headers, "Authorization"),
+              config_.api_token)
+          && !(token != nullptr && constant_time_equals (token, config_.api_token))
+          && !verify_signed_path (config_.api_token, g_uri_get_path (
+                  soup_server_message_get_uri (msg)), query,
+              g_get_real_time () / G_USEC_PER_SEC, &reason)) {
+        count_refusal ("assist");
+        return refuse (msg, SOUP_STATUS_UNAUTHORIZED, "recording URL: " + reason);
+      }
+    }
+    // serve_file refuses names that would leave the directory (403).
+    return serve_file (msg, config_.assist_recordings_dir, name, "audio/wav");
+  }
+  if (g_strcmp0 (path, "/assist/calls") == 0) {
+    if (!assist_authorized (msg, query))
+      return;
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+        "Cache-Control", "no-store");
+    return set_text (msg, SOUP_STATUS_OK, "application/json", assist_->model ().snapshot_json ());
+  }
+  if (g_strcmp0 (path, "/assist/events") == 0) {
+    if (!assist_authorized (msg, query))
+      return;
+    if (method != SOUP_METHOD_GET)
+      return refuse (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+    assist_events_->add (msg, "snapshot", assist_->model ().snapshot_json ());
+    return;
+  }
+  refuse (msg, SOUP_STATUS_NOT_FOUND, "no such page");
 }
 
 }  // namespace callstreamd

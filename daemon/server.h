@@ -12,6 +12,8 @@
 //   GET/POST /realtime-api-config[?probability=0..1]
 //   WS   /test-websocket         echo
 //   GET  /websocket-test         a page that tests /test-websocket from a browser
+//   GET  /assist, /assist/events, /assist/calls, /assist/recordings/<file>.wav
+//                                agent assist: the live page (see assist_page.h)
 #pragma once
 
 #include <libsoup/soup.h>
@@ -38,6 +40,8 @@ class Reactor;
 class RedisProbe;
 class TwilioRest;
 class Call;
+class AssistFeed;
+class ServerSentEvents;
 
 class Server {
  public:
@@ -86,6 +90,11 @@ class Server {
   bool fall_back (const std::shared_ptr<Call> &call, GError *error, const std::string &element);
   void redirect_when_known (const std::shared_ptr<Call> &call, int attempts_left);
   void register_metrics ();
+  // Agent assist: GET /assist (the page), /assist/events (server-sent
+  // events), /assist/calls (JSON), /assist/recordings/<file>.wav.
+  bool start_assist (const std::string &redis_url, std::string *error);
+  bool assist_authorized (SoupServerMessage *msg, GHashTable *query);
+  void handle_assist (SoupServerMessage *msg, const char *path, GHashTable *query);
   void count_refusal (const std::string &provider);
   void log_progress ();
 
@@ -108,6 +117,8 @@ class Server {
   std::unique_ptr<AudioCache> audio_cache_;
   std::unique_ptr<PostCallWebhooks> webhooks_;
   SoupSession *elevenlabs_ = nullptr;
+  std::unique_ptr<ServerSentEvents> assist_events_;
+  std::unique_ptr<AssistFeed> assist_;
   std::vector<std::unique_ptr<Route>> routes_;
   guint summary_timer_ = 0;
   std::map<std::string, guint64> last_published_;
