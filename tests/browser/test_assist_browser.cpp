@@ -4,14 +4,20 @@
 // each stage's entries when the script prints "# await <stage>".
 //
 // The entries come from one function, scripted_call (): the stream entries
-// the ASR worker would write. To drive the page from a real call instead
-// (speech through the worker), give run_browser_test () another EntrySource.
+// the ASR worker would write. With --speech the page is driven by a real call
+// instead (assist-speech.mjs): espeak-ng speech played as an Exotel call into
+// the daemon's /v1/ingest by callstream-replay, through redisstreamsink, the
+// daemon's own ASR worker (redisstreamsrc ! ... ! pocketsphinx), and the
+// transcripts and assist streams to the page.
 #include <gio/gio.h>
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "assist_support.h"
 #include "daemon_support.h"
@@ -74,6 +80,80 @@ scripted_call (const Setup &setup)
   };
 }
 
+// Runs a program to its end; its output goes to the test's stderr.
+void
+run (const std::vector<std::string> &argv)
+{
+  std::vector<const gchar *> args;
+  for (const std::string &arg : argv)
+    args.push_back (arg.c_str ());
+  args.push_back (nullptr);
+  gint status = 0;
+  g_autoptr (GError) error = nullptr;
+  g_spawn_sync (nullptr, const_cast<gchar **> (args.data ()), nullptr, G_SPAWN_SEARCH_PATH,
+      nullptr, nullptr, nullptr, nullptr, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, nullptr));
+}
+
+// An Exotel call (JSON lines, as samples/exotel-call.jsonl) carrying @text
+// spoken by espeak-ng (slow, with word gaps: pocketsphinx on synthetic speech
+// is rough), 16 kHz PCM16 in 100 ms chunks, with 2 s of silence after it so
+// the recogniser closes its last utterance while the call is still on.
+std::string
+spoken_exotel_call (const TempDir &dir, const std::string &call_sid, const std::string &text)
+{
+  const std::string wav = dir / "speech.wav", raw = dir / "speech.raw";
+  run ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", wav, text });
+  run ({ "sox", wav, "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
+      raw, "pad", "0", "2" });
+  gchar *audio = nullptr;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (raw.c_str (), &audio, &size, nullptr));
+  const std::string sid = "MZ" + call_sid;
+  std::string lines = "{\"event\":\"connected\"}\n"
+      "{\"event\":\"start\",\"sequence_number\":\"1\",\"stream_sid\":\"" + sid + "\","
+      "\"start\":{\"stream_sid\":\"" + sid + "\",\"call_sid\":\"" + call_sid + "\","
+      "\"account_sid\":\"browser-test\",\"from\":\"+15550101\",\"to\":\"+15550102\","
+      "\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":\"16000\"}}}\n";
+  constexpr gsize kChunk = 3200;  // 100 ms
+  int sequence = 1, chunk = 0;
+  for (gsize at = 0; at < size; at += kChunk, chunk++) {
+    g_autofree gchar *payload = g_base64_encode (reinterpret_cast<const guchar *> (audio + at),
+        std::min (kChunk, size - at));
+    lines += "{\"event\":\"media\",\"sequence_number\":\"" + std::to_string (++sequence)
+        + "\",\"stream_sid\":\"" + sid + "\",\"media\":{\"chunk\":\"" + std::to_string (chunk + 1)
+        + "\",\"timestamp\":\"" + std::to_string (chunk * 100) + "\",\"payload\":\"" + payload
+        + "\"}}\n";
+  }
+  g_free (audio);
+  lines += "{\"event\":\"stop\",\"sequence_number\":\"" + std::to_string (++sequence)
+      + "\",\"stream_sid\":\"" + sid + "\",\"stop\":{\"call_sid\":\"" + call_sid
+      + "\",\"reason\":\"callended\"}}\n";
+  const std::string path = dir / "call.jsonl";
+  g_assert_true (g_file_set_contents (path.c_str (), lines.c_str (), lines.size (), nullptr));
+  return path;
+}
+
+// On "call": the spoken call is played into the daemon at the provider's
+// pace, by callstream-replay running alongside (its process is kept in
+// @replay and waited for at the end).
+EntrySource
+spoken_call (const TempDir &dir, const std::string &ingest_url, const std::string &call_sid,
+    GSubprocess **replay)
+{
+  return [&dir, ingest_url, call_sid, replay] (const std::string &stage) {
+    if (stage != "call")
+      return;
+    const std::string calls = spoken_exotel_call (dir, call_sid,
+        "My credit card was stolen. I need a refund.");
+    g_autoptr (GError) error = nullptr;
+    *replay = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, CALLSTREAM_REPLAY_PATH,
+        "--interval-ms", "100", ingest_url.c_str (), calls.c_str (), nullptr);
+    g_assert_no_error (error);
+  };
+}
+
 // Reads lines on the default main context until the end of the stream.
 struct LineReader {
   GDataInputStream *lines;
@@ -98,7 +178,7 @@ struct LineReader {
 };
 
 int
-run_browser_test (const std::string &page_url, const EntrySource &source)
+run_browser_test (const std::vector<std::string> &script_args, const EntrySource &source)
 {
   const std::string dir = CALLSTREAM_BROWSER_TESTS_DIR;
   if (!g_file_test ((dir + "/node_modules/playwright-core").c_str (), G_FILE_TEST_IS_DIR)) {
@@ -107,9 +187,14 @@ run_browser_test (const std::string &page_url, const EntrySource &source)
     return 1;
   }
   g_autoptr (GError) error = nullptr;
-  const std::string script = dir + "/assist.mjs";
-  g_autoptr (GSubprocess) node = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-      "node", script.c_str (), page_url.c_str (), nullptr);
+  std::vector<const gchar *> argv { "node" };
+  const std::string script = dir + "/" + script_args[0];
+  argv.push_back (script.c_str ());
+  for (size_t i = 1; i < script_args.size (); i++)
+    argv.push_back (script_args[i].c_str ());
+  argv.push_back (nullptr);
+  g_autoptr (GSubprocess) node = g_subprocess_newv (argv.data (),
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   if (node == nullptr) {
     printf ("Bail out! cannot run node: %s\n", error->message);
     return 1;
@@ -137,20 +222,39 @@ run_browser_test (const std::string &page_url, const EntrySource &source)
 }  // namespace
 
 int
-main ()
+main (int argc, char **argv)
 {
+  const bool speech = argc > 1 && g_str_equal (argv[1], "--speech");
   RedisServer redis;
-  TempDir recordings;
+  TempDir recordings, work;
   const std::string token = "browser-test-token";
-  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "ASSIST_RECORDINGS_DIR", recordings.path () },
-        { "API_TOKEN", token } });
+  std::map<std::string, std::string> env { { "REDIS_URL", redis.url () },
+    { "ASSIST_RECORDINGS_DIR", recordings.path () }, { "API_TOKEN", token } };
+  if (speech) {
+    env["SUPPORT_EXOTEL"] = "true";
+    env["ASR_WORKER_ENABLED"] = "true";
+    env["KNOWLEDGE_BASE"] = std::string (CALLSTREAM_SOURCE_ROOT) + "/kb/sample-kb.json";
+  }
+  Daemon daemon (env);
   if (!daemon.wait_listening ()) {
     printf ("Bail out! callstreamd did not start\n%s", daemon.log ().c_str ());
     return 1;
   }
-  Setup setup { redis, recordings.path () };
-  const int status = run_browser_test (daemon.http ("/assist?token=" + token),
-      scripted_call (setup));
+  const std::string page = daemon.http ("/assist?token=" + token);
+  int status = 1;
+  if (speech) {
+    GSubprocess *replay = nullptr;
+    const std::string call_sid = "CASPEECH1";
+    status = run_browser_test ({ "assist-speech.mjs", page, call_sid },
+        spoken_call (work, daemon.ws ("/v1/ingest"), call_sid, &replay));
+    if (replay != nullptr) {
+      g_subprocess_wait (replay, nullptr, nullptr);
+      g_object_unref (replay);
+    }
+  } else {
+    Setup setup { redis, recordings.path () };
+    status = run_browser_test ({ "assist.mjs", page }, scripted_call (setup));
+  }
   if (status != 0)
     fprintf (stderr, "--- callstreamd log ---\n%s", daemon.log ().c_str ());
   return status;
