@@ -167,6 +167,13 @@ class Daemon {
     return static_cast<int> (list_dir (std::string ("/proc/") + id + "/fd").size ());
   }
 
+  // Its process id, 0 once it has exited.
+  int pid () const
+  {
+    const char *id = g_subprocess_get_identifier (process_);
+    return id != nullptr ? std::atoi (id) : 0;
+  }
+
   std::string log () const { return read_file (log_path_); }
   bool log_has (const std::string &needle) const { return log ().find (needle) != std::string::npos; }
   size_t log_count (const std::string &needle) const

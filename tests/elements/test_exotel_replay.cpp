@@ -285,6 +285,12 @@ static void
 test_gst_launch_runs_the_pipeline ()
 {
   // A media engineer's command line, exactly: gst-launch-1.0 from the PATH.
+#ifdef CALLSTREAM_TEST_ASAN
+  // Debian's gst-launch-1.0 is not built with ASan, and an ASan plugin only
+  // loads into a program that starts with the ASan runtime.
+  g_test_skip ("gst-launch-1.0 cannot load an AddressSanitizer build of the plugin");
+  return;
+#endif
   TempDir out;
   const std::string capture = samples_dir () + "/exotel-call.jsonl";
   const std::string location = "location=" + out.path ();

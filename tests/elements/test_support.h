@@ -8,6 +8,15 @@
 #include <string>
 #include <vector>
 
+// Defined when this program is built with AddressSanitizer (gcc or clang).
+#if defined(__SANITIZE_ADDRESS__)
+#define CALLSTREAM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CALLSTREAM_TEST_ASAN 1
+#endif
+#endif
+
 namespace test_support {
 
 // A fresh directory, removed with everything in it when the object goes.
