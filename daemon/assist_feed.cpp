@@ -65,10 +65,17 @@ parse_fraction (const std::string *text, double *out)
 
 // A recording is a plain file name inside ASSIST_RECORDINGS_DIR.
 bool
-plain_file_name (const std::string &name)
+relative_file_path (const std::string &path)
 {
-  return name.find ('/') == std::string::npos && name.find ('\\') == std::string::npos
-      && name != "." && name != ".." && name.find ('\0') == std::string::npos;
+  // What the worker writes: <call>/call.wav under ASSIST_RECORDINGS_DIR.
+  if (path.empty () || path.front () == '/' || path.find ('\\') != std::string::npos
+      || path.find ('\0') != std::string::npos)
+    return false;
+  g_auto (GStrv) parts = g_strsplit (path.c_str (), "/", -1);
+  for (gchar **part = parts; *part != nullptr; part++)
+    if (**part == '\0' || g_str_equal (*part, ".") || g_str_equal (*part, ".."))
+      return false;
+  return true;
 }
 
 std::string
@@ -352,8 +359,8 @@ AssistModel::apply_assist (const FeedEntry &entry, std::string *error)
     events.push_back ({ "article", entry.id, to_json (b) });
   } else if (*event == "call_end") {
     const std::string recording = text_of ("recording");
-    if (!recording.empty () && !plain_file_name (recording)) {
-      *error = "recording must be a file name in ASSIST_RECORDINGS_DIR, not a path";
+    if (!recording.empty () && !relative_file_path (recording)) {
+      *error = "recording must be a path inside ASSIST_RECORDINGS_DIR (no leading /, no ..)";
       return {};
     }
     Call &call = call_for (interaction_id, entry_ms, &created);

@@ -1222,7 +1222,7 @@ Server::start_assist (const std::string &redis_url, std::string *error)
   options.assist_stream = config_.assist_stream;
   std::string feed_error;
   assist_ = AssistFeed::open (redis_url, options, [this] (const std::string &file) {
-        g_autofree gchar *escaped = g_uri_escape_string (file.c_str (), nullptr, FALSE);
+        g_autofree gchar *escaped = g_uri_escape_string (file.c_str (), "/", FALSE);
         const std::string path = std::string ("/assist/recordings/") + escaped;
         if (config_.api_token.empty ())
           return path;
@@ -1273,7 +1273,10 @@ Server::handle_assist (SoupServerMessage *msg, const char *path, GHashTable *que
   if (g_strcmp0 (path, "/assist") == 0 || g_strcmp0 (path, "/assist/") == 0)
     return set_text (msg, SOUP_STATUS_OK, "text/html; charset=utf-8", kAssistPage);
   if (g_str_has_prefix (path, "/assist/recordings/")) {
-    const std::string name = id_after (path, "/assist/recordings/");
+    // A path under the recordings dir (<call>/call.wav), checked by serve_file.
+    g_autofree gchar *unescaped = g_uri_unescape_string (path + strlen ("/assist/recordings/"),
+        nullptr);
+    const std::string name = unescaped != nullptr ? unescaped : "";
     if (name.empty ())
       return refuse (msg, SOUP_STATUS_NOT_FOUND, "no such recording");
     if (!config_.api_token.empty ()) {

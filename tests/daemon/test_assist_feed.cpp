@@ -223,13 +223,13 @@ test_call_end_moves_to_recent ()
   w.transcript ("CA3", 1, "goodbye", true);
   SseClient events (daemon->http ("/assist/events"));
   g_assert_true (events.wait_events (1));
-  w.call_end ("CA3", "CA3.wav");
+  w.call_end ("CA3", "CA3/call.wav");  // the worker's layout: <call>/call.wav
   g_assert_true (events.wait_events (2));
   assert_str_eq (events.events ()[1].name, "call_end");
   JsonDoc doc (events.events ()[1].data);
   JsonObject *call = json_object_get_object_member (doc.root (), "call");
   assert_str_eq (str (call, "status"), "ended");
-  assert_str_eq (str (call, "recording_url"), "/assist/recordings/CA3.wav");
+  assert_str_eq (str (call, "recording_url"), "/assist/recordings/CA3/call.wav");
   assert_str_eq (str (call, "reason"), "hangup");
   g_assert_cmpuint (length (call, "transcript"), ==, 1);
   const std::string body = calls_when (*daemon, [] (JsonObject *root) {
@@ -238,7 +238,7 @@ test_call_end_moves_to_recent ()
   JsonDoc calls (body);
   g_assert_cmpuint (length (calls.root (), "in_progress"), ==, 0);
   assert_str_eq (str (element (calls.root (), "recent", 0), "recording"),
-      "CA3.wav");
+      "CA3/call.wav");
   // A call without a recording has none.
   w.call_end ("CA4", "");
   g_assert_true (events.wait_events (3));  // a call first seen at its end: call_end alone
@@ -268,18 +268,19 @@ test_malformed_entries_skipped ()
   const std::string unknown = test_support::xadd (redis, "assist", { { "event", "dance" },
         { "interaction_id", "CA5" } });
   const std::string escape = w.call_end ("CA6", "../../etc/passwd");
+  const std::string absolute = w.call_end ("CA6", "/etc/passwd");
   const std::string no_id = test_support::xadd (redis, "assist", { { "event", "call_start" } });
   w.transcript ("CA5", 1, "still here", true);
   g_assert_true (events.wait_events (3));
   assert_str_eq (events.events ()[1].name, "call_start");
   assert_str_eq (events.events ()[2].name, "transcript");
-  for (const std::string &id : { no_seq, bad_final, bad_url, unknown, escape, no_id })
+  for (const std::string &id : { no_seq, bad_final, bad_url, unknown, escape, absolute, no_id })
     g_assert_true (pump_until ([&] { return daemon->log_has ("assist_entry_skipped")
           && daemon->log_has ("id=" + id); }));
   g_assert_true (daemon->log_has ("reason=\"seq must be a whole number from 1\""));
   g_assert_true (daemon->log_has ("reason=\"url must be an http:// or https:// URL\""));
   g_assert_true (daemon->log_has ("reason=\"unknown event \\\"dance\\\"\""));
-  g_assert_cmpuint (daemon->log_count ("assist_entry_skipped"), ==, 6);
+  g_assert_cmpuint (daemon->log_count ("assist_entry_skipped"), ==, 7);
   // Nothing of them reached the page (they came before the last, good one).
   g_assert_cmpuint (events.events ().size (), ==, 3);
   JsonDoc doc (http_request ("GET", daemon->http ("/assist/calls")).body);
@@ -378,6 +379,13 @@ test_recording_range ()
   g_assert_true (tail.body == wav.substr (1000));
   g_assert_cmpuint (http_request ("GET", daemon->http ("/assist/recordings/CA11.wav")).status,
       ==, 404);
+  // The worker's layout, <call>/call.wav, is served too.
+  g_assert_cmpint (g_mkdir ((recordings / "CA12").c_str (), 0700), ==, 0);
+  g_assert_true (g_file_set_contents ((recordings / "CA12/call.wav").c_str (), wav.data (),
+        wav.size (), nullptr));
+  HttpReply nested = http_request ("GET", daemon->http ("/assist/recordings/CA12/call.wav"));
+  g_assert_cmpuint (nested.status, ==, 200);
+  g_assert_true (nested.body == wav);
 }
 
 void
