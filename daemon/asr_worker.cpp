@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "callstream-events.h"
+#include "json_file.h"
 #include "log.h"
 #include "pipeline_description.h"
 #include "redis_store.h"
@@ -19,37 +20,14 @@ namespace callstreamd {
 
 namespace {
 
-bool
-fail (std::string *error, const std::string &file, const std::string &field,
-    const std::string &what)
-{
-  if (error != nullptr)
-    *error = file + ": " + field + ": " + what;
-  return false;
-}
-
-bool
-is_name (std::string_view text)
-{
-  return !text.empty () && std::all_of (text.begin (), text.end (), [] (char c) {
-    return g_ascii_islower (c) || g_ascii_isdigit (c) || c == '-';
-  });
-}
-
-// A string member; absent is an error only when `required`.
+// A string member; absent is an error only when `required`, and then blank is too.
 bool
 read_string (JsonObject *object, const char *member, const std::string &file,
     const std::string &field, bool required, std::string &out, std::string *error)
 {
-  JsonNode *node = json_object_get_member (object, member);
-  if (node == nullptr)
-    return required ? fail (error, file, field, "missing (a string is required)") : true;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return fail (error, file, field, "expected a string");
-  out = json_node_get_string (node);
-  if (required && out.find_first_not_of (" \t\n") == std::string::npos)
-    return fail (error, file, field, "must not be empty");
-  return true;
+  const JsonFileReader reader { file, error };
+  return required ? reader.text (object, member, field, true, out)
+      : reader.string (object, member, field, false, out);
 }
 
 bool
@@ -70,20 +48,6 @@ read_string_map (JsonObject *object, const char *member, const std::string &file
             error))
       return false;
     out[key] = value;
-  }
-  return true;
-}
-
-bool
-only_known (JsonObject *object, const std::string &file, const std::string &prefix,
-    std::initializer_list<const char *> known, std::string *error)
-{
-  g_autoptr (GList) members = json_object_get_members (object);
-  for (GList *l = members; l != nullptr; l = l->next) {
-    const char *member = static_cast<const char *> (l->data);
-    if (std::none_of (known.begin (), known.end (),
-            [member] (const char *k) { return g_str_equal (k, member); }))
-      return fail (error, file, prefix + member, "unknown field");
   }
   return true;
 }
@@ -146,8 +110,9 @@ parse_asr_worker_description (std::string_view json, const std::string &file,
   if (root_node == nullptr || !JSON_NODE_HOLDS_OBJECT (root_node))
     return fail (error, file, "json", "expected an object");
   JsonObject *root = json_node_get_object (root_node);
-  if (!only_known (root, file, "", { "$schema", "name", "kind", "description", "source",
-          "source_element", "per_call", "decoders", "asr", "recorder", "defaults" }, error))
+  if (!JsonFileReader { file, error }.only_known (root, "", { "$schema", "name", "kind",
+          "description", "source", "source_element", "per_call", "decoders", "asr", "recorder",
+          "defaults" }))
     return false;
   std::string kind;
   if (!read_string (root, "kind", file, "kind", true, kind, error))
@@ -171,7 +136,7 @@ parse_asr_worker_description (std::string_view json, const std::string &file,
   if (asr == nullptr || !JSON_NODE_HOLDS_OBJECT (asr))
     return fail (error, file, "asr", "missing (an object: element, message)");
   JsonObject *asr_object = json_node_get_object (asr);
-  return only_known (asr_object, file, "asr.", { "element", "message" }, error)
+  return JsonFileReader { file, error }.only_known (asr_object, "asr.", { "element", "message" })
       && read_string (asr_object, "element", file, "asr.element", true, out.asr_element, error)
       && read_string (asr_object, "message", file, "asr.message", true, out.asr_message,
           error);

@@ -6,97 +6,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "json_file.h"
+
 namespace callstreamd {
 
 namespace {
 
-bool
-fail (std::string *error, const std::string &file, const std::string &field,
-    const std::string &what)
-{
-  if (error != nullptr)
-    *error = file + ": " + field + ": " + what;
-  return false;
-}
-
-std::string
-quoted (std::string_view value)
-{
-  g_autofree gchar *escaped = g_strescape (std::string (value).c_str (), nullptr);
-  return std::string ("\"") + escaped + "\"";
-}
-
-bool
-is_id (std::string_view text)
-{
-  return !text.empty () && std::all_of (text.begin (), text.end (), [] (char c) {
-    return g_ascii_islower (c) || g_ascii_isdigit (c) || c == '-';
-  });
-}
-
-const char *
-json_kind (JsonNode *node)
-{
-  switch (json_node_get_node_type (node)) {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-      break;
-  }
-  const GType type = json_node_get_value_type (node);
-  if (type == G_TYPE_STRING)
-    return "a string";
-  if (type == G_TYPE_BOOLEAN)
-    return "a boolean";
-  return "a number";
-}
-
-struct Reader {
-  const std::string &file;
-  std::string *error;
-
-  bool fail (const std::string &field, const std::string &what) const
-  {
-    return callstreamd::fail (error, file, field, what);
-  }
-
-  bool only_known (JsonObject *object, const std::string &prefix,
-      std::initializer_list<const char *> known) const
-  {
-    g_autoptr (GList) members = json_object_get_members (object);
-    for (GList *l = members; l != nullptr; l = l->next) {
-      const char *member = static_cast<const char *> (l->data);
-      if (std::none_of (known.begin (), known.end (),
-              [member] (const char *k) { return g_str_equal (k, member); }))
-        return fail (prefix + member, "unknown field");
-    }
-    return true;
-  }
-
-  // A non-empty string; absent is an error only when `required`.
-  bool text (JsonObject *object, const char *member, const std::string &field, bool required,
-      std::string &out) const
-  {
-    JsonNode *node = json_object_get_member (object, member);
-    if (node == nullptr)
-      return required ? fail (field, "missing (a string is required)") : true;
-    if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-      return fail (field, std::string ("expected a string, found ") + json_kind (node));
-    out = json_node_get_string (node);
-    if (std::string (out).find_first_not_of (" \t\n") == std::string::npos)
-      return fail (field, "must not be empty");
-    return true;
-  }
-
+struct Reader : JsonFileReader {
   bool id (JsonObject *object, const std::string &field, std::string &out) const
   {
     if (!text (object, "id", field, true, out))
       return false;
-    if (!is_id (out))
+    if (!is_name (out))
       return fail (field, quoted (out) + " is not an id ([a-z0-9-]+)");
     return true;
   }
