@@ -49,13 +49,17 @@ generate_speech (const TempDir &dir, const std::string &text, int rate)
   return out;
 }
 
-// The file through a real redisstreamsink, as ingest writes a call.
+// The file through a real redisstreamsink, as ingest writes a call (named by
+// its stream id, which filesrc derives from the file's path).
 void
-stream_call (const std::string &wav, const std::string &redis_url, const std::string &stream)
+stream_call (const std::string &wav, const std::string &redis_url, const std::string &stream,
+    const std::string &index_stream = "")
 {
-  const std::string line = "filesrc location=" + wav + " ! wavparse ! audioconvert ! "
+  std::string line = "filesrc location=" + wav + " ! wavparse ! audioconvert ! "
       "audio/x-raw,format=S16LE,channels=1,rate=16000 ! redisstreamsink async=false "
       "redis-url=" + redis_url + " stream=" + stream;
+  if (!index_stream.empty ())
+    line += " index-stream=" + index_stream;
   g_autoptr (GError) error = nullptr;
   g_autoptr (GstElement) pipeline = gst_parse_launch (line.c_str (), &error);
   g_assert_no_error (error);
@@ -150,6 +154,68 @@ test_call_transcribed ()
   g_assert_cmpint (worker.terminate (), ==, 0);
 }
 
+// Two workers on one index (per-call streams, REDIS_INDEX_STREAM): every call
+// is taken by exactly one of them and transcribed once, whole.
+void
+test_two_workers_share_calls ()
+{
+  constexpr int kCalls = 6;
+  RedisServer redis;
+  TempDir dir;
+  const std::string wav = generate_speech (dir, "I need a refund.", 16000);
+  auto env = worker_env (redis, dir);
+  env["REDIS_STREAM"] = "audio:{{call_sid}}";
+  env["REDIS_INDEX_STREAM"] = "calls";
+  env["ASR_CONSUMER"] = "worker-a";
+  Daemon a (env, { "asr-worker" });
+  env["ASR_CONSUMER"] = "worker-b";
+  Daemon b (env, { "asr-worker" });
+  g_assert_true (pump_until ([&] {
+        return a.log_has ("asr_worker_started") && b.log_has ("asr_worker_started"); }, 30));
+  for (int i = 0; i < kCalls; i++) {
+    // A copy per call: filesrc's stream id, the call's id, comes from the path.
+    const std::string copy = dir / ("call-" + std::to_string (i) + ".wav");
+    g_assert_true (g_file_test (wav.c_str (), G_FILE_TEST_EXISTS));
+    gchar *bytes = nullptr;
+    gsize size = 0;
+    g_assert_true (g_file_get_contents (wav.c_str (), &bytes, &size, nullptr));
+    g_assert_true (g_file_set_contents (copy.c_str (), bytes, size, nullptr));
+    g_free (bytes);
+    stream_call (copy, redis.url (), "audio:{{call_sid}}", "calls");
+  }
+  auto call_ends = [&] {
+    std::vector<std::string> calls;
+    for (const StreamEntry &entry : redis.xrange ("assist"))
+      if (entry.get ("event") == "call_end")
+        calls.push_back (entry.get ("interaction_id"));
+    return calls;
+  };
+  g_assert_true (pump_until ([&] { return call_ends ().size () >= kCalls; }, 180));
+  std::vector<std::string> ended = call_ends ();
+  g_assert_cmpuint (ended.size (), ==, kCalls);
+  std::sort (ended.begin (), ended.end ());
+  g_assert_true (std::adjacent_find (ended.begin (), ended.end ()) == ended.end ());
+  size_t on_a = 0, on_b = 0;
+  for (const std::string &call : ended) {
+    const size_t in_a = a.log_count ("asr_call_started call=" + call);
+    const size_t in_b = b.log_count ("asr_call_started call=" + call);
+    g_assert_cmpuint (in_a + in_b, ==, 1);
+    on_a += in_a;
+    on_b += in_b;
+    // Its transcript: one worker's, seq 1, 2, 3, ... with no repeat.
+    long expected_seq = 1;
+    for (const StreamEntry &entry : redis.xrange ("transcripts"))
+      if (entry.get ("interaction_id") == call)
+        g_assert_cmpint (std::stol (entry.get ("seq")), ==, expected_seq++);
+    g_assert_cmpint (expected_seq, >, 1);
+  }
+  g_test_message ("calls on worker-a: %zu, on worker-b: %zu", on_a, on_b);
+  // Every index entry has gone through the group: none left pending.
+  g_assert_cmpint (redis.command ({ "XPENDING", "calls", "asr" })->element[0]->integer, ==, 0);
+  g_assert_cmpint (a.terminate (), ==, 0);
+  g_assert_cmpint (b.terminate (), ==, 0);
+}
+
 void
 test_bad_knowledge_base ()
 {
@@ -174,6 +240,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   print_daemon_log_on_abort ();
   g_test_add_func ("/asr-worker/call-transcribed-intent-article-recording", test_call_transcribed);
+  g_test_add_func ("/asr-worker/two-workers-share-calls", test_two_workers_share_calls);
   g_test_add_func ("/asr-worker/bad-knowledge-base-stops-worker", test_bad_knowledge_base);
   return g_test_run ();
 }
