@@ -291,9 +291,9 @@ Server::start (std::string *error)
       }, this);
 
   server_ = soup_server_new ("server-header", "callstreamd/" VERSION, nullptr);
-  // Webhook bodies are read whole before the handler runs; refuse a body over
-  // the limit as soon as its Content-Length says so (a chunked one is
-  // checked once read).
+  // Webhook bodies are read whole before the handler runs, into one buffer
+  // (collect_body); refuse a body over the limit as soon as its
+  // Content-Length says so (a chunked one is checked as it is read).
   soup_server_add_early_handler (server_, "/voice/post_call", [] (SoupServer *,
           SoupServerMessage *msg, const char *, GHashTable *, gpointer data) {
         auto *self = static_cast<Server *> (data);
@@ -305,6 +305,8 @@ Server::start (std::string *error)
           refuse (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, reason);
           log::warning ("webhook_refused", { { "route", "/voice/post_call" },
                 { "status", "413" }, { "reason", reason } });
+        } else {
+          PostCallWebhooks::collect_body (msg, self->config_.max_webhook_bytes);
         }
       }, this, nullptr);
   for (const PipelineDescription &flow : flows_)

@@ -2,6 +2,7 @@
 
 #include <glib/gstdio.h>
 
+#include <utility>
 #include <variant>
 
 #include "http_auth.h"
@@ -15,6 +16,37 @@ namespace callstreamd {
 namespace elevenlabs = callstream::elevenlabs;
 
 namespace {
+
+// The body collect_body gathers, kept on the message until handle() takes it.
+constexpr char kCollectedBody[] = "callstreamd-webhook-body";
+
+struct CollectedBody {
+  GByteArray *bytes = nullptr;
+  size_t max_bytes = 0;
+  bool too_large = false;
+
+  ~CollectedBody ()
+  {
+    if (bytes != nullptr)
+      g_byte_array_unref (bytes);
+  }
+};
+
+void
+gather_chunk (SoupServerMessage *, GBytes *chunk, gpointer data)
+{
+  auto *body = static_cast<CollectedBody *> (data);
+  gsize size = 0;
+  const auto *bytes = static_cast<const guint8 *> (g_bytes_get_data (chunk, &size));
+  if (body->too_large || body->bytes == nullptr)
+    return;
+  if (body->bytes->len + size > body->max_bytes) {
+    body->too_large = true;
+    g_byte_array_set_size (body->bytes, 0);
+    return;
+  }
+  g_byte_array_append (body->bytes, bytes, static_cast<guint> (size));
+}
 
 
 std::string
@@ -171,6 +203,21 @@ PostCallWebhooks::base_url (SoupServerMessage *msg) const
 }
 
 void
+PostCallWebhooks::collect_body (SoupServerMessage *msg, size_t max_bytes)
+{
+  auto *body = new CollectedBody;
+  body->max_bytes = max_bytes;
+  const goffset length = soup_message_headers_get_content_length (
+      soup_server_message_get_request_headers (msg));
+  body->bytes = g_byte_array_sized_new (length > 0
+      && static_cast<size_t> (length) <= max_bytes ? static_cast<guint> (length) : 0);
+  g_object_set_data_full (G_OBJECT (msg), kCollectedBody, body,
+      [] (gpointer data) { delete static_cast<CollectedBody *> (data); });
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (gather_chunk), body);
+}
+
+void
 PostCallWebhooks::handle (SoupServerMessage *msg)
 {
   auto refuse = [this, msg] (guint status, const std::string &reason) {
@@ -184,8 +231,12 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
         "POST");
     return refuse (SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
   }
+  // The body as collect_body gathered it, else as libsoup accumulated it.
+  auto *collected = static_cast<CollectedBody *> (g_object_get_data (G_OBJECT (msg),
+          kCollectedBody));
   SoupMessageBody *request_body = soup_server_message_get_request_body (msg);
-  if (static_cast<size_t> (request_body->length) > options_.max_body_bytes)
+  if (collected != nullptr ? collected->too_large
+      : static_cast<size_t> (request_body->length) > options_.max_body_bytes)
     return refuse (SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
         "body larger than MAX_WEBHOOK_BYTES (" + std::to_string (options_.max_body_bytes) + ")");
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
@@ -193,7 +244,11 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
   if (type != nullptr && g_ascii_strcasecmp (type, "application/json") != 0)
     return refuse (SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
         std::string ("expected application/json, not ") + type);
-  g_autoptr (GBytes) bytes = soup_message_body_flatten (request_body);
+  g_autoptr (GBytes) bytes = nullptr;
+  if (collected != nullptr && collected->bytes != nullptr)
+    bytes = g_byte_array_free_to_bytes (std::exchange (collected->bytes, nullptr));
+  else
+    bytes = soup_message_body_flatten (request_body);
   gsize size = 0;
   const char *data = static_cast<const char *> (g_bytes_get_data (bytes, &size));
   const std::string_view body (data ? data : "", size);
@@ -237,6 +292,7 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
       std::string audio;
       std::string error;
       const auto &where = *webhook.full_audio;
+      audio.reserve (where.length / 4 * 3 + 3);
       if (!elevenlabs::decode_base64_to (body.substr (where.offset, where.length),
               [&audio] (const uint8_t *chunk, size_t n) {
                 audio.append (reinterpret_cast<const char *> (chunk), n);
@@ -247,6 +303,8 @@ PostCallWebhooks::handle (SoupServerMessage *msg)
         g_object_unref (msg);
         return;
       }
+      // The body is not needed any more: gone before the audio is written.
+      g_clear_pointer (&bytes, g_bytes_unref);
       process_audio (id, std::move (audio), base, done, stored);
       break;
     }

@@ -58,6 +58,13 @@ class PostCallWebhooks {
   // processing goes on.
   void handle (SoupServerMessage *msg);
 
+  // For the early handler of /voice/post_call (headers read, body not yet):
+  // the body is gathered into one buffer sized by Content-Length as it
+  // arrives, instead of libsoup's chunk list and then a flattened copy of it
+  // (a 27 MB webhook held once, not twice); past @max_bytes (a chunked
+  // body) it stops gathering and handle() answers 413.
+  static void collect_body (SoupServerMessage *msg, size_t max_bytes);
+
   // The same processing for a body from elsewhere (the manual sync).
   void process_transcription (const callstream::elevenlabs::Webhook &webhook,
       std::string body, const std::string &base_url, Done done, Stored stored = nullptr);

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "daemon_support.h"
+#include "post_call_support.h"
 #include "fake_elevenlabs_api.h"
 #include "redis_server.h"
+#include "ws_client.h"
 
 using test_support::Daemon;
 using test_support::http_request;
@@ -19,65 +21,7 @@ using test_support::TempDir;
 
 namespace {
 
-constexpr const char *kSecret = "wsec_test_secret";
-using Conversation = callstream_test::FakeElevenLabsApi::Conversation;
-
-// ElevenLabs-Signature: t=<unix>,v0=<hex HMAC-SHA256 of "<t>.<body>">.
-std::string
-sign (const std::string &body, gint64 t = g_get_real_time () / G_USEC_PER_SEC,
-    const char *secret = kSecret)
-{
-  g_autoptr (GHmac) hmac = g_hmac_new (G_CHECKSUM_SHA256,
-      reinterpret_cast<const guchar *> (secret), strlen (secret));
-  const std::string message = std::to_string (t) + "." + body;
-  g_hmac_update (hmac, reinterpret_cast<const guchar *> (message.data ()), message.size ());
-  return "t=" + std::to_string (t) + ",v0=" + g_hmac_get_string (hmac);
-}
-
-HttpReply
-post_webhook (const Daemon &daemon, const std::string &body, const std::string &signature)
-{
-  return http_request ("POST", daemon.http ("/voice/post_call"), body, "application/json",
-      { { "ElevenLabs-Signature", signature } });
-}
-
-std::string
-transcription_body (const Conversation &c)
-{
-  return "{\"type\":\"post_call_transcription\",\"event_timestamp\":"
-      + std::to_string (g_get_real_time () / G_USEC_PER_SEC) + ",\"data\":"
-      + callstream_test::FakeElevenLabsApi::conversation_json (c, true) + "}";
-}
-
-std::string
-audio_body (const std::string &conversation_id, const std::string &mp3)
-{
-  g_autofree gchar *b64 = g_base64_encode (reinterpret_cast<const guchar *> (mp3.data ()),
-      mp3.size ());
-  return "{\"type\":\"post_call_audio\",\"event_timestamp\":"
-      + std::to_string (g_get_real_time () / G_USEC_PER_SEC)
-      + ",\"data\":{\"agent_id\":\"agent_7f3b2c1d\",\"conversation_id\":\"" + conversation_id
-      + "\",\"full_audio\":\"" + b64 + "\"}}";
-}
-
-Conversation
-conversation (const std::string &id, const std::string &caller = "+16129782029")
-{
-  Conversation c;
-  c.conversation_id = id;
-  c.caller_id = caller;
-  return c;
-}
-
-std::string
-fake_mp3 (size_t size, int seed = 1)
-{
-  std::string mp3 = "ID3";
-  mp3.resize (size);
-  for (size_t i = 3; i < size; i++)
-    mp3[i] = static_cast<char> ((i * 131 + seed * 17) & 0xff);
-  return mp3;
-}
+using namespace post_call_support;
 
 JsonObject *
 object_of (const std::string &text, JsonParser *parser)
@@ -229,6 +173,45 @@ test_body_over_the_limit ()
   const auto c = conversation ("conv_small");
   g_assert_cmpuint (post_webhook (daemon, transcription_body (c), sign (transcription_body (c)))
       .status, ==, 200);
+}
+
+// A chunked body (no Content-Length): gathered as it comes, refused with 413
+// once past MAX_WEBHOOK_BYTES; one within the limit is processed.
+std::string
+post_chunked (const Daemon &daemon, const std::string &body, const std::string &signature)
+{
+  ws_test::RawClient client (static_cast<guint> (daemon.port ()));
+  client.send ("POST /voice/post_call HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+      "ElevenLabs-Signature: " + signature + "\r\nConnection: close\r\n\r\n");
+  constexpr size_t kChunk = 1000;
+  for (size_t at = 0; at < body.size (); at += kChunk) {
+    const std::string chunk = body.substr (at, kChunk);
+    char size[32];
+    g_snprintf (size, sizeof size, "%zx\r\n", chunk.size ());
+    client.send (size + chunk + "\r\n");
+  }
+  client.send ("0\r\n\r\n");
+  return client.read_response_head ();
+}
+
+void
+test_chunked_body_over_the_limit ()
+{
+  Setup s;
+  Daemon daemon (s.env ({ { "MAX_WEBHOOK_BYTES", "4096" } }));
+  g_assert_true (daemon.wait_listening ());
+  const std::string huge = audio_body ("conv_huge", fake_mp3 (10000));
+  const std::string refused = post_chunked (daemon, huge, sign (huge));
+  g_assert_true (g_str_has_prefix (refused.c_str (), "HTTP/1.1 413"));
+  g_assert_true (pump_until ([&] { return daemon.log_has ("MAX_WEBHOOK_BYTES"); }));
+  const auto c = conversation ("conv_chunked");
+  const std::string small = transcription_body (c);
+  const std::string accepted = post_chunked (daemon, small, sign (small));
+  g_assert_true (g_str_has_prefix (accepted.c_str (), "HTTP/1.1 200"));
+  g_assert_true (pump_until ([&] {
+        return g_file_test ((s.data / "+16129782029/conv_chunked_transcription.json").c_str (),
+            G_FILE_TEST_EXISTS); }));
 }
 
 void
@@ -410,6 +393,7 @@ main (int argc, char **argv)
       test_audio_whose_transcription_never_comes);
   g_test_add_func ("/post-call/signatures", test_signatures);
   g_test_add_func ("/post-call/body-over-the-limit", test_body_over_the_limit);
+  g_test_add_func ("/post-call/chunked-body-over-the-limit", test_chunked_body_over_the_limit);
   g_test_add_func ("/post-call/twenty-megabyte-audio", test_twenty_megabyte_audio);
   g_test_add_func ("/post-call/hostile-ids-stay-inside-the-data-dir",
       test_hostile_ids_stay_inside_the_data_dir);
