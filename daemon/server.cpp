@@ -291,6 +291,18 @@ Server::start (std::string *error)
       }, this);
 
   server_ = soup_server_new ("server-header", "callstreamd/" VERSION, nullptr);
+  // libsoup 3.2's server never notices a keep-alive client closing its end
+  // of an idle connection: the socket stays in CLOSE_WAIT, one descriptor
+  // for good (a bare SoupServer does the same), so a load balancer's health
+  // checks would exhaust the descriptors in a day. Plain HTTP answers
+  // therefore close their connection; WebSocket upgrades are left alone.
+  g_signal_connect (server_, "request-read", G_CALLBACK (+[] (SoupServer *,
+          SoupServerMessage *msg, gpointer) {
+        SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+        if (soup_message_headers_get_one (request, "Upgrade") == nullptr)
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+              "Connection", "close");
+      }), nullptr);
   // Webhook bodies are read whole before the handler runs, into one buffer
   // (collect_body); refuse a body over the limit as soon as its
   // Content-Length says so (a chunked one is checked as it is read).

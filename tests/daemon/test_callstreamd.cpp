@@ -14,6 +14,7 @@
 #include "fake_realtime_server.h"
 #include "fake_twilio_rest.h"
 #include "redis_server.h"
+#include "ws_client.h"
 
 using test_support::Daemon;
 using test_support::http_request;
@@ -406,6 +407,27 @@ test_health_reports_redis_and_calls ()
   g_assert_true (json_object_has_member (health, "version"));
 }
 
+// A client that keeps its connection alive and then goes: libsoup 3.2 would
+// leave the daemon's end in CLOSE_WAIT for good; plain answers close instead.
+void
+test_plain_http_answers_close_their_connection ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () } });
+  g_assert_true (daemon.wait_listening ());
+  http_request ("GET", daemon.http ("/health"));
+  const int fds_before = daemon.open_fds ();
+  for (int i = 0; i < 20; i++) {
+    ws_test::RawClient client (static_cast<guint> (daemon.port ()));
+    client.send ("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    const std::string head = client.read_response_head ();
+    g_assert_true (g_str_has_prefix (head.c_str (), "HTTP/1.1 200"));
+    g_assert_true (head.find ("Connection: close") != std::string::npos);
+    client.read_until_eof ();  // the daemon closed its end
+  }
+  g_assert_true (pump_until ([&] { return daemon.open_fds () <= fds_before; }, 10));
+}
+
 void
 test_health_says_degraded_when_redis_is_down ()
 {
@@ -778,6 +800,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   test_support::print_daemon_log_on_abort ();
   g_test_add_func ("/callstreamd/health/reports-redis-and-calls", test_health_reports_redis_and_calls);
+  g_test_add_func ("/callstreamd/http/plain-answers-close-their-connection",
+      test_plain_http_answers_close_their_connection);
   g_test_add_func ("/callstreamd/health/degraded-when-redis-is-down",
       test_health_says_degraded_when_redis_is_down);
   g_test_add_func ("/callstreamd/exotel/fifty-concurrent-calls-end-to-end",
