@@ -102,14 +102,9 @@ parse_asr_worker_description (std::string_view json, const std::string &file,
   out = AsrWorkerDescription ();
   out.file = file;
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) parse_error = nullptr;
-  if (!json_parser_load_from_data (parser, json.data (), static_cast<gssize> (json.size ()),
-          &parse_error))
-    return fail (error, file, "json", parse_error->message);
-  JsonNode *root_node = json_parser_get_root (parser);
-  if (root_node == nullptr || !JSON_NODE_HOLDS_OBJECT (root_node))
-    return fail (error, file, "json", "expected an object");
-  JsonObject *root = json_node_get_object (root_node);
+  JsonObject *root = JsonFileReader { file, error }.root_object (parser, json);
+  if (root == nullptr)
+    return false;
   if (!JsonFileReader { file, error }.only_known (root, "", { "$schema", "name", "kind",
           "description", "source", "source_element", "per_call", "decoders", "asr", "recorder",
           "defaults" }))

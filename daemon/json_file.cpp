@@ -1,6 +1,7 @@
 #include "json_file.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace callstreamd {
 
@@ -78,6 +79,27 @@ JsonFileReader::text (JsonObject *object, const char *member, const std::string 
   if (present && out.find_first_not_of (" \t\n") == std::string::npos)
     return fail (field, "must not be empty");
   return true;
+}
+
+JsonObject *
+JsonFileReader::root_object (JsonParser *parser, std::string_view json) const
+{
+  g_autoptr (GError) parse_error = nullptr;
+  if (!json_parser_load_from_data (parser, json.data (), static_cast<gssize> (json.size ()),
+          &parse_error)) {
+    std::string message = parse_error->message;
+    if (g_str_has_prefix (message.c_str (), "<data>:"))
+      message.erase (0, strlen ("<data>:"));
+    fail ("json", "line:column " + message);
+    return nullptr;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root)) {
+    fail ("json", std::string ("expected an object, found ")
+        + (root != nullptr ? json_kind (root) : "nothing"));
+    return nullptr;
+  }
+  return json_node_get_object (root);
 }
 
 bool

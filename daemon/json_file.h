@@ -45,6 +45,11 @@ struct JsonFileReader {
   bool text (JsonObject *object, const char *member, const std::string &field,
       bool required, std::string &out) const;
 
+  // @json parsed with @parser (which owns the result): its root object, or
+  // nullptr after failing with "json: line:column <what>" or "json: expected
+  // an object, found <kind>".
+  JsonObject *root_object (JsonParser *parser, std::string_view json) const;
+
   // Every member of @object is one of @known; else "<prefix><member>: unknown field".
   bool only_known (JsonObject *object, const std::string &prefix,
       std::initializer_list<const char *> known) const;

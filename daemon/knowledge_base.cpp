@@ -237,19 +237,9 @@ parse_knowledge_base (std::string_view json, const std::string &file, KnowledgeB
   out.file = file;
   const Reader reader { file, error };
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) parse_error = nullptr;
-  if (!json_parser_load_from_data (parser, json.data (), static_cast<gssize> (json.size ()),
-          &parse_error)) {
-    std::string message = parse_error->message;
-    if (g_str_has_prefix (message.c_str (), "<data>:"))
-      message.erase (0, strlen ("<data>:"));
-    return reader.fail ("json", "line:column " + message);
-  }
-  JsonNode *root_node = json_parser_get_root (parser);
-  if (root_node == nullptr || !JSON_NODE_HOLDS_OBJECT (root_node))
-    return reader.fail ("json", std::string ("expected an object, found ")
-        + (root_node != nullptr ? json_kind (root_node) : "nothing"));
-  JsonObject *root = json_node_get_object (root_node);
+  JsonObject *root = reader.root_object (parser, json);
+  if (root == nullptr)
+    return false;
   if (!reader.only_known (root, "", { "$schema", "name", "threshold", "intents", "articles" }))
     return false;
   if (json_object_has_member (root, "name")

@@ -478,19 +478,8 @@ parse_pipeline_description (std::string_view json, const std::string &file,
   out.file = file;
   const JsonReader reader { file, error };
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) parse_error = nullptr;
-  if (!json_parser_load_from_data (parser, json.data (), static_cast<gssize> (json.size ()),
-          &parse_error)) {
-    std::string message = parse_error->message;
-    if (g_str_has_prefix (message.c_str (), "<data>:"))
-      message.erase (0, strlen ("<data>:"));
-    return reader.fail ("json", "line:column " + message);
-  }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
-    return reader.fail ("json", std::string ("expected an object, found ")
-        + (root != nullptr ? json_kind (root) : "nothing"));
-  return read_description (reader, json_node_get_object (root), out);
+  JsonObject *root = reader.root_object (parser, json);
+  return root != nullptr && read_description (reader, root, out);
 }
 
 bool

@@ -30,7 +30,9 @@
  *
  * The group is created on first use (XGROUP CREATE ... MKSTREAM) from
  * `start-id`: "$" (default) reads only entries added after that, "0" all the
- * stream holds. A consumer reads its own pending entries first (delivered to
+ * stream holds. With Redis reachable this happens before READY -> PAUSED
+ * returns, so every entry added once the element has started is read; with
+ * Redis away the reading thread does it when Redis comes. A consumer reads its own pending entries first (delivered to
  * it before a restart, not acknowledged), then new ones; an entry is
  * acknowledged (XACK) once its push downstream has returned, and an audio
  * entry whose (interaction_id, seq) this element already pushed is dropped,
@@ -557,6 +559,17 @@ gst_redis_stream_src_start (GstRedisStreamSrc * self)
   GST_INFO_OBJECT (self, "reading %s %s as %s/%s", s.index_stream.empty () ?
       "stream" : "index stream", key.c_str (), s.group.c_str (),
       s.consumer.c_str ());
+  /* The group exists before the state change returns (entries added from
+   * then on are ours); Redis away: the reading thread keeps trying. */
+  if (auto failure = set_up (self)) {
+    if (!failure->lost) {
+      failed (self, *failure);
+      impl->reader.reset ();
+      impl->pads.reset ();
+      return FALSE;
+    }
+    impl->reader->close ();
+  }
   impl->thread = g_thread_new ("redisstreamsrc", reading_thread, self);
   return TRUE;
 }

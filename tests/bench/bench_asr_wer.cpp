@@ -59,22 +59,6 @@ word_distance (const std::vector<std::string> &a, const std::vector<std::string>
   return row[b.size ()];
 }
 
-void
-run (const std::vector<std::string> &argv)
-{
-  std::vector<const gchar *> args;
-  for (const std::string &arg : argv)
-    args.push_back (arg.c_str ());
-  args.push_back (nullptr);
-  gint status = 0;
-  g_autoptr (GError) error = nullptr;
-  g_spawn_sync (nullptr, const_cast<gchar **> (args.data ()), nullptr,
-      static_cast<GSpawnFlags> (G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL), nullptr,
-      nullptr, nullptr, nullptr, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, nullptr));
-}
-
 // The final hypotheses of the file, joined.
 std::string
 recognise (const std::string &wav)
@@ -115,8 +99,10 @@ main (int argc, char **argv)
     size_t errors = 0, total = 0;
     for (size_t i = 0; i < G_N_ELEMENTS (kSentences); i++) {
       const std::string raw = dir / "s.wav", wav = dir / ("s" + std::to_string (rate) + ".wav");
-      run ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", raw, kSentences[i] });
-      run ({ "sox", raw, "-r", std::to_string (rate), "-c", "1", "-b", "16", wav });
+      test_support::run_program ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", raw,
+          kSentences[i] }, true);
+      test_support::run_program ({ "sox", raw, "-r", std::to_string (rate), "-c", "1", "-b", "16",
+          wav }, true);
       const std::string heard = recognise (wav);
       const size_t distance = word_distance (words (kSentences[i]), words (heard));
       errors += distance;

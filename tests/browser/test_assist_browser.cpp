@@ -80,22 +80,6 @@ scripted_call (const Setup &setup)
   };
 }
 
-// Runs a program to its end; its output goes to the test's stderr.
-void
-run (const std::vector<std::string> &argv)
-{
-  std::vector<const gchar *> args;
-  for (const std::string &arg : argv)
-    args.push_back (arg.c_str ());
-  args.push_back (nullptr);
-  gint status = 0;
-  g_autoptr (GError) error = nullptr;
-  g_spawn_sync (nullptr, const_cast<gchar **> (args.data ()), nullptr, G_SPAWN_SEARCH_PATH,
-      nullptr, nullptr, nullptr, nullptr, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, nullptr));
-}
-
 // An Exotel call (JSON lines, as samples/exotel-call.jsonl) carrying @text
 // spoken by espeak-ng (slow, with word gaps: pocketsphinx on synthetic speech
 // is rough), 16 kHz PCM16 in 100 ms chunks, with 2 s of silence after it so
@@ -104,9 +88,10 @@ std::string
 spoken_exotel_call (const TempDir &dir, const std::string &call_sid, const std::string &text)
 {
   const std::string wav = dir / "speech.wav", raw = dir / "speech.raw";
-  run ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", wav, text });
-  run ({ "sox", wav, "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
-      raw, "pad", "0", "2" });
+  test_support::run_program ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", wav,
+      text });
+  test_support::run_program ({ "sox", wav, "-r", "16000", "-c", "1", "-b", "16", "-e",
+      "signed-integer", "-t", "raw", raw, "pad", "0", "2" });
   gchar *audio = nullptr;
   gsize size = 0;
   g_assert_true (g_file_get_contents (raw.c_str (), &audio, &size, nullptr));
@@ -146,7 +131,8 @@ spoken_call (const TempDir &dir, const std::string &ingest_url, const std::strin
     if (stage != "call")
       return;
     const std::string calls = spoken_exotel_call (dir, call_sid,
-        "My credit card was stolen. I need a refund.");
+        // Twice: see kSpeech in tests/daemon/test_asr_worker.cpp.
+        "My credit card was stolen. I need a refund. My credit card was stolen.");
     g_autoptr (GError) error = nullptr;
     *replay = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, CALLSTREAM_REPLAY_PATH,
         "--interval-ms", "100", ingest_url.c_str (), calls.c_str (), nullptr);

@@ -16,36 +16,21 @@
 
 using namespace test_support;
 
-// g_assert_cmpstr keeps only the pointers: a temporary string would be gone.
-#define assert_text(got, expected) \
-  do { \
-    const std::string got_ (got), expected_ (expected); \
-    g_assert_cmpstr (got_.c_str (), ==, expected_.c_str ()); \
-  } while (0)
-
 namespace {
 
-const char *const kSpeech = "My credit card was stolen. I need a refund.";
+// Said twice: pocketsphinx in a long-running process reads the first
+// utterance of a call differently in about one run of six (same audio, same
+// utterance boundaries; gst-launch runs are always the same), so the test
+// does not hang on one utterance being heard.
+const char *const kSpeech = "My credit card was stolen. I need a refund. My credit card was stolen.";
 
 // espeak-ng (120 words/min, 10 ms word gaps) then sox to `rate` Hz mono.
 std::string
 generate_speech (const TempDir &dir, const std::string &text, int rate)
 {
   const std::string raw = dir / "espeak.wav", out = dir / ("speech-" + std::to_string (rate) + ".wav");
-  for (const std::vector<std::string> &argv : std::vector<std::vector<std::string>> {
-           { "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", raw, text },
-           { "sox", raw, "-r", std::to_string (rate), "-c", "1", "-b", "16", out } }) {
-    std::vector<const gchar *> args;
-    for (const std::string &arg : argv)
-      args.push_back (arg.c_str ());
-    args.push_back (nullptr);
-    gint status = 0;
-    g_autoptr (GError) error = nullptr;
-    g_spawn_sync (nullptr, const_cast<gchar **> (args.data ()), nullptr, G_SPAWN_SEARCH_PATH,
-        nullptr, nullptr, nullptr, nullptr, &status, &error);
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, nullptr));
-  }
+  run_program ({ "espeak-ng", "-v", "en-us", "-s", "120", "-g", "10", "-w", raw, text });
+  run_program ({ "sox", raw, "-r", std::to_string (rate), "-c", "1", "-b", "16", out });
   return out;
 }
 

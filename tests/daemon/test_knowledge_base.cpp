@@ -6,14 +6,9 @@
 #include <string>
 
 #include "knowledge_base.h"
+#include "test_support.h"
 
 using namespace callstreamd;
-
-#define assert_text(got, expected) \
-  do { \
-    const std::string got_ (got), expected_ (expected); \
-    g_assert_cmpstr (got_.c_str (), ==, expected_.c_str ()); \
-  } while (0)
 
 namespace {
 

@@ -10,13 +10,6 @@
 using namespace callstreamd;
 using test_support::RedisServer;
 
-// g_assert_cmpstr keeps only the pointers: a temporary string would be gone.
-#define assert_text(got, expected) \
-  do { \
-    const std::string got_ (got), expected_ (expected); \
-    g_assert_cmpstr (got_.c_str (), ==, expected_.c_str ()); \
-  } while (0)
-
 namespace {
 
 std::unique_ptr<RedisStore>

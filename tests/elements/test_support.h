@@ -19,6 +19,32 @@
 
 namespace test_support {
 
+// g_assert_cmpstr keeps only the pointers: a temporary string would be gone
+// by the time a failure is printed, so the values are held here first.
+#define assert_text(got, expected) \
+  do { \
+    const std::string got_ (got), expected_ (expected); \
+    g_assert_cmpstr (got_.c_str (), ==, expected_.c_str ()); \
+  } while (0)
+
+// Runs a program (found on PATH) to its end and asserts it succeeded; its
+// standard error is dropped when @quiet.
+inline void
+run_program (const std::vector<std::string> &argv, bool quiet = false)
+{
+  std::vector<const gchar *> args;
+  for (const std::string &arg : argv)
+    args.push_back (arg.c_str ());
+  args.push_back (nullptr);
+  gint status = 0;
+  GError *error = nullptr;
+  const int flags = G_SPAWN_SEARCH_PATH | (quiet ? G_SPAWN_STDERR_TO_DEV_NULL : 0);
+  g_spawn_sync (nullptr, const_cast<gchar **> (args.data ()), nullptr,
+      static_cast<GSpawnFlags> (flags), nullptr, nullptr, nullptr, nullptr, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, nullptr));
+}
+
 // A fresh directory, removed with everything in it when the object goes.
 class TempDir {
  public:
