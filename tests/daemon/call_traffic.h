@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,29 @@ assert_every_frame (const RedisServer &redis, const std::string &call_sid, int c
   }
   g_assert_true (entries.front ().get ("event") == "call_start");
   g_assert_true (entries.back ().get ("event") == "call_end");
+}
+
+// @calls Exotel calls connected to /v1/ingest, each sent its start (call
+// sids @prefix0, @prefix1, ...).
+inline std::vector<std::unique_ptr<test_support::WsClient>>
+open_calls (const Daemon &daemon, int calls, const std::string &prefix)
+{
+  std::vector<std::unique_ptr<test_support::WsClient>> clients;
+  for (int c = 0; c < calls; c++) {
+    clients.push_back (std::make_unique<test_support::WsClient> ());
+    clients.back ()->connect_async (daemon.ws ("/v1/ingest"));
+  }
+  g_assert_true (test_support::pump_until ([&] {
+          for (auto &client : clients)
+            if (!client->done)
+              return false;
+          return true;
+        }));
+  for (int c = 0; c < calls; c++) {
+    g_assert_nonnull (clients[c]->connection);
+    clients[c]->send (exotel_start (prefix + std::to_string (c)));
+  }
+  return clients;
 }
 
 // Runs the default main context for @ms (lets queued client sends go out).

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "call_traffic.h"
 #include "daemon_support.h"
 #include "fake_realtime_server.h"
 #include "fake_twilio_rest.h"
@@ -28,40 +29,7 @@ using test_support::FakeRealtimeServer;
 
 namespace {
 
-std::string
-exotel_start (const std::string &call_sid)
-{
-  return "{\"event\":\"start\",\"sequence_number\":1,\"stream_sid\":\"MZ" + call_sid
-      + "\",\"start\":{\"call_sid\":\"" + call_sid + "\",\"account_sid\":\"AC1\","
-      "\"from\":\"+911234\",\"to\":\"+915678\",\"media_format\":{\"encoding\":\"raw\","
-      "\"sample_rate\":8000,\"bit_rate\":\"128\"}}}";
-}
-
-std::string
-exotel_media (int sequence, const std::string &audio)
-{
-  return "{\"event\":\"media\",\"sequence_number\":\"" + std::to_string (sequence)
-      + "\",\"media\":{\"chunk\":\"" + std::to_string (sequence) + "\",\"timestamp\":\""
-      + std::to_string ((sequence - 1) * 100) + "\",\"payload\":\""
-      + test_support::base64_of (audio) + "\"}}";
-}
-
-std::string
-exotel_stop (const std::string &call_sid)
-{
-  return "{\"event\":\"stop\",\"stop\":{\"call_sid\":\"" + call_sid
-      + "\",\"reason\":\"callended\"}}";
-}
-
-// 100 ms of 8 kHz PCM16 that differs per call and per frame.
-std::string
-frame_audio (int call, int frame)
-{
-  std::string audio (1600, '\0');
-  for (size_t i = 0; i < audio.size (); i++)
-    audio[i] = static_cast<char> ((call * 31 + frame * 7 + i) & 0xff);
-  return audio;
-}
+using namespace call_traffic;
 
 std::map<std::string, std::vector<StreamEntry>>
 entries_by_call (const RedisServer &redis, const std::string &key)
@@ -70,15 +38,6 @@ entries_by_call (const RedisServer &redis, const std::string &key)
   for (StreamEntry &entry : redis.xrange (key))
     calls[entry.get ("interaction_id")].push_back (std::move (entry));
   return calls;
-}
-
-size_t
-count_event (const RedisServer &redis, const std::string &key, const std::string &event)
-{
-  size_t n = 0;
-  for (const StreamEntry &entry : redis.xrange (key))
-    n += entry.get ("event") == event;
-  return n;
 }
 
 JsonObject *
@@ -90,24 +49,6 @@ parse_object (const std::string &text, JsonParser *parser)
   return json_node_get_object (json_parser_get_root (parser));
 }
 
-
-std::string
-twilio_start (const std::string &call_sid)
-{
-  return "{\"event\":\"start\",\"sequenceNumber\":\"1\",\"streamSid\":\"MZ" + call_sid
-      + "\",\"start\":{\"streamSid\":\"MZ" + call_sid + "\",\"callSid\":\"" + call_sid
-      + "\",\"accountSid\":\"AC0123456789abcdef0123456789abcdef\",\"tracks\":[\"inbound\"],"
-      "\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,\"channels\":1}}}";
-}
-
-std::string
-twilio_media (const std::string &call_sid, int chunk, const std::string &audio)
-{
-  return "{\"event\":\"media\",\"sequenceNumber\":\"" + std::to_string (chunk + 1)
-      + "\",\"streamSid\":\"MZ" + call_sid + "\",\"media\":{\"track\":\"inbound\",\"chunk\":\""
-      + std::to_string (chunk) + "\",\"timestamp\":\"" + std::to_string (chunk * 20)
-      + "\",\"payload\":\"" + test_support::base64_of (audio) + "\"}}";
-}
 
 std::string
 twilio_stop (const std::string &call_sid)
@@ -176,7 +117,7 @@ test_twilio_realtime_call_against_the_fake ()
   g_assert_cmpstr (authorization.c_str (), ==, "Bearer sk-test-daemon");
   client.send (twilio_stop ("CArt"));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == 1;
+          return count_event (redis, "call_end") == 1;
         }));
   auto calls = entries_by_call (redis, "audio_stream");
   std::string published;
@@ -262,7 +203,7 @@ test_twilio_ingest_only ()
   }
   client.send (twilio_stop ("CAing"));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == 1;
+          return count_event (redis, "call_end") == 1;
         }));
   auto calls = entries_by_call (redis, "audio_stream");
   std::string published;
@@ -321,7 +262,7 @@ test_exotel_voicebot_talks_back ()
   g_assert_cmpuint (realtime.audio ().size (), >=, 2 * 16000);
   client.send (exotel_stop ("CAbot"));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == 1;
+          return count_event (redis, "call_end") == 1;
         }));
 }
 
@@ -339,7 +280,7 @@ test_sigterm_gives_up_after_shutdown_timeout ()
   client.send (exotel_start ("CAstall"));
   client.send (exotel_media (2, frame_audio (1, 1)));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "audio") == 1;
+          return count_event (redis, "audio") == 1;
         }));
   redis.pause ();
   client.send (exotel_media (3, frame_audio (1, 2)));
@@ -373,7 +314,7 @@ test_oversized_message_closes_only_that_call ()
   fine.send (exotel_media (2, frame_audio (2, 1)));
   fine.send (exotel_stop ("CAfine"));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == 2;
+          return count_event (redis, "call_end") == 2;
         }));
   auto calls = entries_by_call (redis, "audio_stream");
   g_assert_cmpuint (calls["CAbig"].size (), ==, 3);   // start, the frame, end
@@ -462,22 +403,8 @@ test_fifty_concurrent_exotel_calls_end_to_end ()
             != std::string::npos;
       }));
   const int fds_before = daemon.open_fds ();
-  std::vector<std::unique_ptr<WsClient>> clients;
-  for (int c = 0; c < kCalls; c++) {
-    clients.push_back (std::make_unique<WsClient> ());
-    clients.back ()->connect_async (daemon.ws ("/v1/ingest"));
-  }
-  g_assert_true (pump_until ([&] {
-          for (auto &client : clients)
-            if (!client->done)
-              return false;
-          return true;
-        }));
-  for (auto &client : clients)
-    g_assert_nonnull (client->connection);
   // Interleaved, as a real load is: frame f of every call, then f + 1.
-  for (int c = 0; c < kCalls; c++)
-    clients[c]->send (exotel_start ("CA" + std::to_string (c)));
+  auto clients = open_calls (daemon, kCalls, "CA");
   for (int f = 1; f <= kFrames; f++)
     for (int c = 0; c < kCalls; c++)
       clients[c]->send (exotel_media (f + 1, frame_audio (c, f)));
@@ -485,7 +412,7 @@ test_fifty_concurrent_exotel_calls_end_to_end ()
     clients[c]->send (exotel_stop ("CA" + std::to_string (c)));
 
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == kCalls;
+          return count_event (redis, "call_end") == kCalls;
         }, 60));
   auto calls = entries_by_call (redis, "audio_stream");
   g_assert_cmpuint (calls.size (), ==, kCalls);
@@ -597,7 +524,7 @@ test_max_calls_refuses_with_503 ()
   first.send (exotel_media (2, frame_audio (1, 1)));
   first.send (exotel_stop ("CAfirst"));
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "call_end") == 1;
+          return count_event (redis, "call_end") == 1;
         }));
 }
 
@@ -618,10 +545,10 @@ test_sigterm_flushes_every_call ()
   }
   // Every frame is in the daemon (the calls are still open) before SIGTERM.
   g_assert_true (pump_until ([&] {
-          return count_event (redis, "audio_stream", "audio") == kCalls * 5;
+          return count_event (redis, "audio") == kCalls * 5;
         }));
   g_assert_cmpint (daemon.terminate (), ==, 0);
-  g_assert_cmpuint (count_event (redis, "audio_stream", "call_end"), ==, kCalls);
+  g_assert_cmpuint (count_event (redis, "call_end"), ==, kCalls);
   // The clients were told the server is going away.
   g_assert_true (pump_until ([&] {
           for (auto &client : clients)

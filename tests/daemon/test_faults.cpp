@@ -25,27 +25,6 @@ using test_support::WsClient;
 
 namespace {
 
-std::vector<std::unique_ptr<WsClient>>
-open_calls (const Daemon &daemon, int calls, const std::string &prefix)
-{
-  std::vector<std::unique_ptr<WsClient>> clients;
-  for (int c = 0; c < calls; c++) {
-    clients.push_back (std::make_unique<WsClient> ());
-    clients.back ()->connect_async (daemon.ws ("/v1/ingest"));
-  }
-  g_assert_true (pump_until ([&] {
-          for (auto &client : clients)
-            if (!client->done)
-              return false;
-          return true;
-        }));
-  for (int c = 0; c < calls; c++) {
-    g_assert_nonnull (clients[c]->connection);
-    clients[c]->send (exotel_start (prefix + std::to_string (c)));
-  }
-  return clients;
-}
-
 // Frames @from..@to of every call, interleaved as a real load is.
 void
 send_frames (std::vector<std::unique_ptr<WsClient>> &clients, int from, int to)
