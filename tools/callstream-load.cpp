@@ -9,22 +9,26 @@
 //       --calls 1000 --frame-ms 20 --duration-s 60 --ramp-up-s 10
 //       --redis-url redis://127.0.0.1:6379 --daemon-pid 1234 [--json]
 //
-// Threads: every WebSocket client and one frame timer for all calls live on
-// the main GMainContext; a reader thread pages through the stream (XRANGE,
-// synchronous hiredis) during the run and after it, until every call's
+// Threads: the calls' sockets sit in one epoll set, watched from the main
+// GMainContext with one frame timer for all calls (load_websocket.h says why
+// not libsoup's WebSocket client); a reader thread pages through the stream
+// (XRANGE, synchronous hiredis) once the last call stopped sending, so its
+// reading does not compete with the run for the CPU, until every call's
 // call_end entry is there or the flush time is over. Exit status: 0 when
 // every call streamed and no frame was lost or corrupted, 1 otherwise, 2 on
 // bad arguments. Loopback only; --max-run-s always ends it.
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <hiredis/hiredis.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -33,12 +37,19 @@
 #include <thread>
 #include <vector>
 
+#include "load_websocket.h"
+
 namespace {
+
+using callstream_load::LoadWebSocket;
 
 enum class Provider { kExotel, kTwilio };
 
 struct Options {
   std::string url;
+  std::string host;  // from url: a loopback address literal
+  guint port = 0;
+  std::string path;
   Provider provider = Provider::kExotel;
   bool camel_ids = false;        // Exotel streamSid/callSid, numbers as strings
   bool numbers_as_strings = true;  // Twilio's own shape
@@ -89,13 +100,6 @@ frame_bytes (const Options &options)
 // Provider messages.
 
 std::string
-base64 (const uint8_t *data, size_t size)
-{
-  g_autofree gchar *text = g_base64_encode (data, size);
-  return text;
-}
-
-std::string
 number (const Options &options, long value)
 {
   const bool quoted = options.provider == Provider::kExotel ? options.camel_ids
@@ -126,22 +130,55 @@ opening_messages (const Options &o, const std::string &call_sid)
           "\"sampleRate\":8000,\"channels\":1}}}" };
 }
 
-// Frame @seq (1-based) of the call; the message's own sequence number is
-// seq + 1, the start being 1.
-std::string
-media_message (const Options &o, const std::string &call_sid, uint32_t seq,
-    const std::string &payload)
+void
+append_number (std::string &out, long value, bool quoted)
 {
-  const std::string stream_sid = "MZ" + call_sid;
+  char digits[24];
+  const auto end = std::to_chars (digits, digits + sizeof digits, value).ptr;
+  if (quoted)
+    out += '"';
+  out.append (digits, end);
+  if (quoted)
+    out += '"';
+}
+
+// Frame @seq (1-based) of the call, written over @out; the message's own
+// sequence number is seq + 1, the start being 1. Built in place, the audio
+// base64-encoded straight into the message: this runs 50,000 times a second.
+void
+write_media_message (std::string &out, const Options &o, const std::string &call_sid,
+    uint32_t seq, const uint8_t *audio, size_t size)
+{
+  const bool quoted = o.provider == Provider::kExotel ? o.camel_ids : o.numbers_as_strings;
   const long timestamp = static_cast<long> (seq - 1) * o.frame_ms;
-  if (o.provider == Provider::kExotel)
-    return std::string ("{\"event\":\"media\",\"sequence_number\":") + number (o, seq + 1)
-        + ",\"" + (o.camel_ids ? "streamSid" : "stream_sid") + "\":\"" + stream_sid
-        + "\",\"media\":{\"chunk\":" + number (o, seq) + ",\"timestamp\":\""
-        + std::to_string (timestamp) + "\",\"payload\":\"" + payload + "\"}}";
-  return "{\"event\":\"media\",\"sequenceNumber\":" + number (o, seq + 1) + ",\"streamSid\":\""
-      + stream_sid + "\",\"media\":{\"track\":\"inbound\",\"chunk\":" + number (o, seq)
-      + ",\"timestamp\":" + number (o, timestamp) + ",\"payload\":\"" + payload + "\"}}";
+  out.clear ();
+  if (o.provider == Provider::kExotel) {
+    out += "{\"event\":\"media\",\"sequence_number\":";
+    append_number (out, seq + 1, quoted);
+    out += o.camel_ids ? ",\"streamSid\":\"MZ" : ",\"stream_sid\":\"MZ";
+    out += call_sid;
+    out += "\",\"media\":{\"chunk\":";
+    append_number (out, seq, quoted);
+    out += ",\"timestamp\":";
+    append_number (out, timestamp, true);
+  } else {
+    out += "{\"event\":\"media\",\"sequenceNumber\":";
+    append_number (out, seq + 1, quoted);
+    out += ",\"streamSid\":\"MZ";
+    out += call_sid;
+    out += "\",\"media\":{\"track\":\"inbound\",\"chunk\":";
+    append_number (out, seq, quoted);
+    out += ",\"timestamp\":";
+    append_number (out, timestamp, quoted);
+  }
+  out += ",\"payload\":\"";
+  const size_t at = out.size ();
+  out.resize (at + (size / 3 + 1) * 4 + 4);
+  gint state = 0, save = 0;
+  gsize written = g_base64_encode_step (audio, size, FALSE, out.data () + at, &state, &save);
+  written += g_base64_encode_close (FALSE, out.data () + at + written, &state, &save);
+  out.resize (at + written);
+  out += "\"}}";
 }
 
 std::string
@@ -376,6 +413,10 @@ StreamReader::run ()
   if (!c)
     return;
   std::string from = start_id;
+  // Nothing is read while frames are being sent: reading would compete with
+  // the daemon and Redis for the CPU the run measures.
+  while (deadline_us.load () == 0 && !stop_now.load ())
+    g_usleep (50 * 1000);
   for (;;) {
     RedisReplyPtr reply = redis_command (c.get (),
         { "XRANGE", options->stream, from, "+", "COUNT", "2000" });
@@ -403,11 +444,13 @@ StreamReader::run ()
 }
 
 // ---------------------------------------------------------------------------
-// The calls, all on the main context.
+// The calls: their sockets in one epoll set, all driven from the main context.
 
 struct Load;
 
 enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kStopped, kFailed };
+
+constexpr gint64 kHandshakeTimeoutUs = 30 * G_USEC_PER_SEC;
 
 struct Call {
   Load *load = nullptr;
@@ -415,8 +458,10 @@ struct Call {
   CallState state = CallState::kWaiting;
   bool closed_early = false;
   uint32_t sent = 0;
+  gint64 connect_started_us = 0;
   gint64 next_due_us = 0;
-  SoupWebsocketConnection *connection = nullptr;
+  std::string sid;
+  LoadWebSocket socket;
   std::vector<uint32_t> send_ms;  // per seq - 1: ms since the run's wall-clock epoch
 };
 
@@ -427,7 +472,7 @@ struct Load {
   gint64 start_us = 0;  // monotonic
   uint32_t frames_per_call = 0;
   std::vector<Call> calls;
-  SoupSession *session = nullptr;
+  int epoll_fd = -1;
   GMainLoop *loop = nullptr;
   size_t next_to_connect = 0;
   int finished = 0;  // stopped or failed
@@ -443,6 +488,7 @@ struct Load {
   uint64_t peak_rss_kb = 0;
   gint64 next_sample_us = 0;
   std::vector<uint8_t> audio;
+  std::string message;  // the frame being sent
 
   std::string call_sid (uint32_t index) const
   {
@@ -461,45 +507,58 @@ finish_call (Call &call, CallState state)
     g_main_loop_quit (call.load->loop);
 }
 
-// A call whose socket left the OPEN state before its stop (the server
-// closed it, or an I/O error): failed, with the first such reason kept.
 void
-on_closed (SoupWebsocketConnection *connection, gpointer data)
+note_error (Load *load, const std::string &error)
 {
-  auto *call = static_cast<Call *> (data);
-  if (call->state == CallState::kStreaming) {
-    call->closed_early = true;
-    if (call->load->first_error.empty ())
-      call->load->first_error = "the server closed " + call->load->call_sid (call->index)
-          + " after " + std::to_string (call->sent) + " frames (code "
-          + std::to_string (soup_websocket_connection_get_close_code (connection)) + ")";
-    finish_call (*call, CallState::kFailed);
+  if (load->first_error.empty ())
+    load->first_error = error;
+}
+
+// A call that could not connect, or whose socket left the open state before
+// its stop (the server closed it, or an I/O error): failed, with the first
+// such reason kept.
+void
+on_socket_changed (Call &call)
+{
+  Load *load = call.load;
+  const LoadWebSocket &socket = call.socket;
+  if (call.state == CallState::kConnecting) {
+    if (socket.open ()) {
+      for (const std::string &message : opening_messages (load->options, call.sid))
+        call.socket.send_text (message);
+      call.state = CallState::kStreaming;
+      call.next_due_us = g_get_monotonic_time ();
+      load->connected++;
+      return;
+    }
+    if (socket.state () == LoadWebSocket::State::kFailed) {
+      load->connect_failed++;
+      note_error (load, "call " + std::to_string (call.index) + ": " + socket.error ());
+      finish_call (call, CallState::kFailed);
+    }
+    return;
+  }
+  if (call.state == CallState::kStreaming && !socket.open ()) {
+    call.closed_early = true;
+    note_error (load, "the server closed " + call.sid + " after " + std::to_string (call.sent)
+        + " frames (code " + std::to_string (socket.close_code ())
+        + (socket.error ().empty () ? "" : ": " + socket.error ()) + ")");
+    finish_call (call, CallState::kFailed);
   }
 }
 
-void
-on_connected (GObject *source, GAsyncResult *result, gpointer data)
+gboolean
+on_sockets_ready (gint, GIOCondition, gpointer data)
 {
-  auto *call = static_cast<Call *> (data);
-  Load *load = call->load;
-  g_autoptr (GError) error = nullptr;
-  call->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
-      &error);
-  if (call->connection == nullptr) {
-    load->connect_failed++;
-    if (load->first_error.empty ())
-      load->first_error = "call " + std::to_string (call->index) + ": " + error->message;
-    finish_call (*call, CallState::kFailed);
-    return;
+  auto *load = static_cast<Load *> (data);
+  epoll_event events[256];
+  const int n = epoll_wait (load->epoll_fd, events, G_N_ELEMENTS (events), 0);
+  for (int i = 0; i < n; i++) {
+    Call &call = load->calls[events[i].data.u64];
+    if (call.socket.on_ready (events[i].events))
+      on_socket_changed (call);
   }
-  if (call->state != CallState::kConnecting)  // the cap ended the run meanwhile
-    return;
-  g_signal_connect (call->connection, "closed", G_CALLBACK (on_closed), call);
-  for (const std::string &message : opening_messages (load->options, load->call_sid (call->index)))
-    soup_websocket_connection_send_text (call->connection, message.c_str ());
-  call->state = CallState::kStreaming;
-  call->next_due_us = g_get_monotonic_time ();
-  load->connected++;
+  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -507,9 +566,11 @@ start_connecting (Call &call)
 {
   Load *load = call.load;
   call.state = CallState::kConnecting;
-  g_autoptr (SoupMessage) msg = soup_message_new ("GET", load->options.url.c_str ());
-  soup_session_websocket_connect_async (load->session, msg, nullptr, nullptr,
-      G_PRIORITY_DEFAULT, nullptr, on_connected, &call);
+  call.connect_started_us = g_get_monotonic_time ();
+  if (!call.socket.start (load->epoll_fd, call.index, load->options.host, load->options.port,
+          load->options.path)
+      || call.socket.state () == LoadWebSocket::State::kFailed)
+    on_socket_changed (call);
 }
 
 void
@@ -518,10 +579,10 @@ send_frame (Call &call)
   Load *load = call.load;
   const uint32_t seq = ++call.sent;
   fill_frame_audio (call.index, seq, load->audio.data (), load->audio.size ());
-  const std::string message = media_message (load->options, load->call_sid (call.index), seq,
-      base64 (load->audio.data (), load->audio.size ()));
+  write_media_message (load->message, load->options, call.sid, seq, load->audio.data (),
+      load->audio.size ());
   call.send_ms[seq - 1] = static_cast<uint32_t> (g_get_real_time () / 1000 - load->epoch_ms);
-  soup_websocket_connection_send_text (call.connection, message.c_str ());
+  call.socket.send_text (load->message);
   load->frames_total++;
   if (load->steady && !load->steady_over)
     load->frames_in_steady++;
@@ -531,9 +592,8 @@ void
 stop_call (Call &call)
 {
   Load *load = call.load;
-  soup_websocket_connection_send_text (call.connection,
-      stop_message (load->options, load->call_sid (call.index), call.sent + 2).c_str ());
-  soup_websocket_connection_close (call.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  call.socket.send_text (stop_message (load->options, call.sid, call.sent + 2));
+  call.socket.close (1000);
   if (!load->steady_over && load->steady) {
     load->steady_over = true;
     load->steady_end = sample_process (load->options.daemon_pid);
@@ -570,11 +630,18 @@ on_tick (gpointer data)
   }
   const gint64 frame_us = static_cast<gint64> (load->options.frame_ms) * 1000;
   for (Call &call : load->calls) {
-    if (call.state != CallState::kStreaming)
+    if (call.state == CallState::kConnecting
+        && now - call.connect_started_us > kHandshakeTimeoutUs) {
+      load->connect_failed++;
+      note_error (load, "call " + std::to_string (call.index) + ": no handshake answer in "
+          + std::to_string (kHandshakeTimeoutUs / G_USEC_PER_SEC) + " s");
+      call.socket.abandon ();
+      finish_call (call, CallState::kFailed);
       continue;
+    }
     while (call.state == CallState::kStreaming && now >= call.next_due_us) {
-      if (soup_websocket_connection_get_state (call.connection) != SOUP_WEBSOCKET_STATE_OPEN) {
-        on_closed (call.connection, &call);
+      if (!call.socket.open ()) {
+        on_socket_changed (call);
         break;
       }
       if (call.sent == load->frames_per_call) {
@@ -674,6 +741,16 @@ parse_options (int argc, char **argv, Options *o)
                 "not negative";
     else if (o->daemon_pid < 0 || (o->daemon_pid > 0 && !sample_process (o->daemon_pid).valid))
       problem = "--daemon-pid " + std::to_string (o->daemon_pid) + ": no such process in /proc";
+    if (problem.empty ()) {
+      const char *host = g_uri_get_host (ws);
+      o->host = g_ascii_strcasecmp (host, "localhost") == 0 ? "127.0.0.1"
+          : g_str_equal (host, "[::1]")                     ? "::1"
+                                                            : host;
+      o->port = g_uri_get_port (ws) > 0 ? static_cast<guint> (g_uri_get_port (ws)) : 80;
+      o->path = *g_uri_get_path (ws) != '\0' ? g_uri_get_path (ws) : "/";
+      if (const char *query = g_uri_get_query (ws))
+        o->path = o->path + "?" + query;
+    }
   }
   if (problem.empty ()) {
     o->provider = g_str_equal (provider, "exotel") ? Provider::kExotel : Provider::kTwilio;
@@ -895,10 +972,11 @@ main (int argc, char **argv)
   load.run_id = std::to_string (load.epoch_ms % 100000000) + std::to_string (getpid () % 100);
   load.frames_per_call = static_cast<uint32_t> (o.duration_s * 1000 / o.frame_ms);
   load.audio.resize (frame_bytes (o));
-  load.calls.resize (static_cast<size_t> (o.calls));
+  load.calls = std::vector<Call> (static_cast<size_t> (o.calls));
   for (size_t i = 0; i < load.calls.size (); i++) {
     load.calls[i].load = &load;
     load.calls[i].index = static_cast<uint32_t> (i);
+    load.calls[i].sid = load.call_sid (static_cast<uint32_t> (i));
     load.calls[i].send_ms.assign (load.frames_per_call, 0);
   }
 
@@ -910,8 +988,13 @@ main (int argc, char **argv)
   reader.base64_payload.assign (load.calls.size (), 0);
   std::thread reader_thread ([&reader] { reader.run (); });
 
-  load.session = soup_session_new_with_options ("max-conns", o.calls + 16,
-      "max-conns-per-host", o.calls + 16, "timeout", 30, nullptr);
+  load.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (load.epoll_fd < 0) {
+    std::fprintf (stderr, "callstream-load: epoll_create1: %s\n", g_strerror (errno));
+    return 1;
+  }
+  const guint sockets = g_unix_fd_add_full (G_PRIORITY_HIGH, load.epoll_fd, G_IO_IN,
+      on_sockets_ready, &load, nullptr);
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.before = sample_process (o.daemon_pid);
   load.peak_rss_kb = load.before.rss_kb;
@@ -958,12 +1041,10 @@ main (int argc, char **argv)
   else
     print_table (load, reader, report);
 
+  g_source_remove (sockets);
   for (Call &call : load.calls)
-    if (call.connection != nullptr) {
-      g_signal_handlers_disconnect_by_data (call.connection, &call);
-      g_object_unref (call.connection);
-    }
-  g_object_unref (load.session);
+    call.socket.abandon ();
+  close (load.epoll_fd);
   g_main_loop_unref (load.loop);
   const bool ok = report.lost == 0 && report.corrupted == 0 && report.calls_failed == 0
       && report.sent > 0 && reader.error.empty () && !load.cap_hit;

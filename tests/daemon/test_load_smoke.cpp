@@ -166,6 +166,53 @@ test_frames_missing_from_redis_are_lost ()
   g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 100);
 }
 
+// The generator does its own WebSocket handshake: an answer other than 101
+// fails the calls with the status in the report's error, and no frame is
+// counted as sent.
+void
+test_refused_handshake_is_reported ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  LoadRun run = run_load ({ "--url", daemon.ws ("/no-such-route"), "--provider", "exotel",
+        "--calls", "2", "--duration-s", "1", "--flush-s", "1", "--redis-url", redis.url (),
+        "--json" });
+  g_assert_cmpint (run.exit_status, ==, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 0);
+  const std::string error = json_object_get_string_member (report, "error");
+  if (error.find ("handshake answered 404") == std::string::npos)
+    g_error ("expected the 404 in the error: %s", error.c_str ());
+}
+
+// Calls over the daemon's MAX_CALLS are refused (503) while the others
+// stream whole: the report counts both.
+void
+test_calls_over_the_limit_fail_and_the_rest_arrive ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" },
+      { "MAX_CALLS", "2" } });
+  g_assert_true (daemon.wait_listening ());
+  LoadRun run = run_load ({ "--url", daemon.ws ("/v1/ingest"), "--provider", "exotel",
+        "--calls", "3", "--duration-s", "1", "--redis-url", redis.url (), "--json" });
+  g_assert_cmpint (run.exit_status, ==, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
+  g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 100);
+  g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
+  const std::string error = json_object_get_string_member (report, "error");
+  if (error.find ("handshake answered 503") == std::string::npos)
+    g_error ("expected the 503 in the error: %s", error.c_str ());
+}
+
 void
 test_bad_arguments_are_named ()
 {
@@ -206,6 +253,10 @@ main (int argc, char **argv)
       test_message_variants_arrive_whole);
   g_test_add_func ("/load/check/frames-missing-from-redis-are-lost",
       test_frames_missing_from_redis_are_lost);
+  g_test_add_func ("/load/connect/refused-handshake-is-reported",
+      test_refused_handshake_is_reported);
+  g_test_add_func ("/load/connect/calls-over-the-limit-fail-and-the-rest-arrive",
+      test_calls_over_the_limit_fail_and_the_rest_arrive);
   g_test_add_func ("/load/arguments/bad-arguments-are-named", test_bad_arguments_are_named);
   return g_test_run ();
 }

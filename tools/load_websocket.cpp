@@ -1,0 +1,368 @@
+#include "load_websocket.h"
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/websocket_frames.h"
+
+namespace ws = callstream::websocket;
+
+namespace callstream_load {
+
+namespace {
+
+constexpr const char *kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+constexpr size_t kMaxResponseHeaders = 16 * 1024;
+
+std::string
+expected_accept (const std::string &key)
+{
+  const std::string text = key + kWebSocketGuid;
+  guint8 digest[20];
+  gsize digest_size = sizeof digest;
+  g_autoptr (GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
+  g_checksum_update (sha1, reinterpret_cast<const guchar *> (text.data ()),
+      static_cast<gssize> (text.size ()));
+  g_checksum_get_digest (sha1, digest, &digest_size);
+  g_autofree gchar *accept = g_base64_encode (digest, digest_size);
+  return accept;
+}
+
+}  // namespace
+
+LoadWebSocket::~LoadWebSocket ()
+{
+  abandon ();
+}
+
+bool
+LoadWebSocket::start (int epoll_fd, uint64_t tag, const std::string &host, guint port,
+    const std::string &path)
+{
+  epoll_fd_ = epoll_fd;
+  tag_ = tag;
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host.c_str ());
+  if (address == nullptr) {
+    fail ("not an address: " + host);
+    return false;
+  }
+  g_autoptr (GSocketAddress) socket_address = g_inet_socket_address_new (address,
+      static_cast<guint16> (port));
+  sockaddr_storage native {};
+  if (!g_socket_address_to_native (socket_address, &native, sizeof native, nullptr)) {
+    fail ("cannot use the address " + host);
+    return false;
+  }
+  const int family = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 ? AF_INET6
+                                                                                  : AF_INET;
+  fd_ = socket (family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    fail (std::string ("socket: ") + g_strerror (errno));
+    return false;
+  }
+  // Every frame is its own write: no waiting for more to fill a segment.
+  const int one = 1;
+  setsockopt (fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  guint8 nonce[16];
+  for (guint8 &byte : nonce)
+    byte = static_cast<guint8> (g_random_int_range (0, 256));
+  g_autofree gchar *key = g_base64_encode (nonce, sizeof nonce);
+  key_ = key;
+  request_ = "GET " + path + " HTTP/1.1\r\nHost: " + (family == AF_INET6 ? "[" + host + "]" : host)
+      + ":" + std::to_string (port) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: " + key_ + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  mask_seed_ = g_random_int () | 1u;
+
+  state_ = State::kConnecting;
+  epoll_event event {};
+  event.events = EPOLLIN | EPOLLOUT;
+  event.data.u64 = tag_;
+  writing_ = true;
+  if (epoll_ctl (epoll_fd_, EPOLL_CTL_ADD, fd_, &event) != 0) {
+    fail (std::string ("epoll_ctl: ") + g_strerror (errno));
+    return false;
+  }
+  const socklen_t length = family == AF_INET6 ? sizeof (sockaddr_in6) : sizeof (sockaddr_in);
+  if (connect (fd_, reinterpret_cast<sockaddr *> (&native), length) != 0
+      && errno != EINPROGRESS) {
+    fail (std::string ("connect: ") + g_strerror (errno));
+    return true;  // failed, and on_ready will not be called: the caller looks at state()
+  }
+  return true;
+}
+
+bool
+LoadWebSocket::on_ready (uint32_t events)
+{
+  const State before = state_;
+  if (state_ == State::kConnecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+      finish_connect ();
+  } else if (state_ == State::kHandshake) {
+    if (events & EPOLLOUT)
+      flush ();
+    if (state_ == State::kHandshake && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+      read_handshake ();
+  } else if (state_ == State::kOpen || state_ == State::kClosing) {
+    if (events & EPOLLOUT)
+      flush ();
+    if ((state_ == State::kOpen || state_ == State::kClosing)
+        && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+      read_frames ();
+  }
+  return state_ != before;
+}
+
+void
+LoadWebSocket::finish_connect ()
+{
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (getsockopt (fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+    error = errno;
+  if (error != 0) {
+    fail (std::string ("connect: ") + g_strerror (error));
+    return;
+  }
+  state_ = State::kHandshake;
+  out_.assign (request_.begin (), request_.end ());
+  out_sent_ = 0;
+  flush ();
+}
+
+void
+LoadWebSocket::read_handshake ()
+{
+  uint8_t buffer[4096];
+  for (;;) {
+    const ssize_t n = recv (fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    if (n <= 0) {
+      fail (n == 0 ? "the server closed the connection during the handshake"
+                   : std::string ("recv: ") + g_strerror (errno));
+      return;
+    }
+    in_.insert (in_.end (), buffer, buffer + n);
+    const std::string_view have (reinterpret_cast<const char *> (in_.data ()), in_.size ());
+    const size_t end = have.find ("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      if (in_.size () > kMaxResponseHeaders) {
+        fail ("handshake response headers over 16 KiB");
+        return;
+      }
+      continue;
+    }
+    const size_t header_size = end + 4;
+    g_autoptr (SoupMessageHeaders) headers = soup_message_headers_new (
+        SOUP_MESSAGE_HEADERS_RESPONSE);
+    guint status = 0;
+    g_autofree gchar *reason = nullptr;
+    if (!soup_headers_parse_response (reinterpret_cast<const char *> (in_.data ()),
+            static_cast<int> (header_size), headers, nullptr, &status, &reason)) {
+      fail ("unreadable handshake response");
+      return;
+    }
+    if (status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
+      fail ("handshake answered " + std::to_string (status) + " " + (reason ? reason : ""));
+      return;
+    }
+    const char *accept = soup_message_headers_get_one (headers, "Sec-WebSocket-Accept");
+    if (accept == nullptr || expected_accept (key_) != accept) {
+      fail ("handshake response without the right Sec-WebSocket-Accept");
+      return;
+    }
+    in_.erase (in_.begin (), in_.begin () + static_cast<std::ptrdiff_t> (header_size));
+    state_ = State::kOpen;
+    if (!in_.empty ())
+      read_frames ();
+    return;
+  }
+}
+
+void
+LoadWebSocket::read_frames ()
+{
+  uint8_t buffer[4096];
+  bool eof = false;
+  for (;;) {
+    const ssize_t n = recv (fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    if (n <= 0) {
+      eof = true;
+      break;
+    }
+    in_.insert (in_.end (), buffer, buffer + n);
+  }
+  // Server frames are unmasked (RFC 6455 5.1): a 2-byte header, then a 16-
+  // or 64-bit length for payloads over 125 bytes.
+  size_t at = 0;
+  while (in_.size () - at >= 2) {
+    const uint8_t opcode = in_[at] & 0x0f;
+    uint64_t length = in_[at + 1] & 0x7f;
+    size_t header = 2;
+    if (length == 126) {
+      if (in_.size () - at < 4)
+        break;
+      length = (static_cast<uint64_t> (in_[at + 2]) << 8) | in_[at + 3];
+      header = 4;
+    } else if (length == 127) {
+      if (in_.size () - at < 10)
+        break;
+      length = 0;
+      for (int i = 0; i < 8; i++)
+        length = (length << 8) | in_[at + 2 + i];
+      header = 10;
+    }
+    if (in_.size () - at - header < length)
+      break;
+    const uint8_t *payload = in_.data () + at + header;
+    if (opcode == static_cast<uint8_t> (ws::Opcode::Close)) {
+      close_code_ = length >= 2 ? static_cast<uint16_t> ((payload[0] << 8) | payload[1])
+                                : ws::close_code::kNoStatus;
+      if (state_ == State::kOpen) {
+        // Answer the server's Close as RFC 6455 5.5.1 asks, then we are done.
+        queue_frame (static_cast<uint8_t> (ws::Opcode::Close), payload,
+            length >= 2 ? 2 : 0);
+        flush ();
+      }
+      end_socket (State::kClosed);
+      return;
+    }
+    if (opcode == static_cast<uint8_t> (ws::Opcode::Ping) && state_ == State::kOpen) {
+      queue_frame (static_cast<uint8_t> (ws::Opcode::Pong), payload, length);
+      flush ();
+      if (fd_ < 0)
+        return;
+    }
+    at += header + length;
+  }
+  in_.erase (in_.begin (), in_.begin () + static_cast<std::ptrdiff_t> (at));
+  if (eof) {
+    if (state_ == State::kClosing)
+      end_socket (State::kClosed);
+    else
+      fail ("the server ended the connection without a Close");
+  }
+}
+
+void
+LoadWebSocket::queue_frame (uint8_t opcode, const uint8_t *payload, size_t size)
+{
+  // The mask only has to differ between frames here (loopback load, no
+  // proxy to confuse); a xorshift is enough and costs nothing.
+  mask_seed_ ^= mask_seed_ << 13;
+  mask_seed_ ^= mask_seed_ >> 17;
+  mask_seed_ ^= mask_seed_ << 5;
+  const std::array<uint8_t, 4> mask = { static_cast<uint8_t> (mask_seed_),
+    static_cast<uint8_t> (mask_seed_ >> 8), static_cast<uint8_t> (mask_seed_ >> 16),
+    static_cast<uint8_t> (mask_seed_ >> 24) };
+  if (out_sent_ == out_.size ()) {
+    out_.clear ();
+    out_sent_ = 0;
+  }
+  ws::append_client_frame (out_, static_cast<ws::Opcode> (opcode), { payload, size }, mask);
+}
+
+bool
+LoadWebSocket::send_text (std::string_view text)
+{
+  if (state_ != State::kOpen)
+    return false;
+  queue_frame (static_cast<uint8_t> (ws::Opcode::Text),
+      reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
+  return flush ();
+}
+
+void
+LoadWebSocket::close (uint16_t code)
+{
+  if (state_ != State::kOpen)
+    return;
+  const uint8_t body[2] = { static_cast<uint8_t> (code >> 8), static_cast<uint8_t> (code) };
+  queue_frame (static_cast<uint8_t> (ws::Opcode::Close), body, sizeof body);
+  state_ = State::kClosing;
+  flush ();
+}
+
+bool
+LoadWebSocket::flush ()
+{
+  while (out_sent_ < out_.size ()) {
+    const ssize_t n = send (fd_, out_.data () + out_sent_, out_.size () - out_sent_,
+        MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      want_write (true);
+      return true;
+    }
+    if (n < 0) {
+      fail (std::string ("send: ") + g_strerror (errno));
+      return false;
+    }
+    out_sent_ += static_cast<size_t> (n);
+  }
+  out_.clear ();
+  out_sent_ = 0;
+  want_write (false);
+  return true;
+}
+
+void
+LoadWebSocket::want_write (bool on)
+{
+  if (on == writing_ || fd_ < 0)
+    return;
+  epoll_event event {};
+  event.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+  event.data.u64 = tag_;
+  epoll_ctl (epoll_fd_, EPOLL_CTL_MOD, fd_, &event);
+  writing_ = on;
+}
+
+void
+LoadWebSocket::fail (const std::string &reason)
+{
+  if (error_.empty ())
+    error_ = reason;
+  end_socket (State::kFailed);
+}
+
+void
+LoadWebSocket::end_socket (State state)
+{
+  state_ = state;
+  if (fd_ >= 0) {
+    if (epoll_fd_ >= 0)
+      epoll_ctl (epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+    ::close (fd_);
+    fd_ = -1;
+  }
+  out_.clear ();
+  out_sent_ = 0;
+}
+
+void
+LoadWebSocket::abandon ()
+{
+  if (fd_ >= 0)
+    end_socket (state_ == State::kOpen || state_ == State::kClosing ? State::kClosed
+                                                                    : State::kFailed);
+}
+
+}  // namespace callstream_load
