@@ -45,7 +45,6 @@ namespace {
 constexpr size_t kBytesPerMs = 8;           // u-law 8 kHz
 constexpr gint64 kReplyMs = 1000;           // audio per response before response.done
 constexpr gint64 kIdleFlushUs = 100 * 1000; // no append for this long: the reply ends
-constexpr gint64 kDrainUs = 3 * G_USEC_PER_SEC;
 
 // ---------------------------------------------------------------------------
 // The byte stream of a call: in each aligned 8-byte block, the call index
@@ -124,14 +123,30 @@ base64 (const uint8_t *data, size_t size)
   return text;
 }
 
-// The JSON object in @text, or nullptr; @parser owns it.
+// The JSON object in @message, or nullptr; @parser owns it. Its string
+// member @kind in @kind_value ("" when there is none).
 JsonObject *
-parse_object (JsonParser *parser, const char *text, gsize size)
+parse_message (JsonParser *parser, GBytes *message, const char *kind, const char **kind_value)
 {
+  gsize size = 0;
+  const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
+  *kind_value = "";
   if (!json_parser_load_from_data (parser, text, static_cast<gssize> (size), nullptr))
     return nullptr;
   JsonNode *root = json_parser_get_root (parser);
-  return root != nullptr && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root)
+  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
+    return nullptr;
+  *kind_value = json_object_get_string_member_with_default (json_node_get_object (root), kind,
+      "");
+  return json_node_get_object (root);
+}
+
+// The object member @name of @object, or nullptr.
+JsonObject *
+object_member (JsonObject *object, const char *name)
+{
+  JsonNode *node = object != nullptr ? json_object_get_member (object, name) : nullptr;
+  return node != nullptr && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node)
                                                           : nullptr;
 }
 
@@ -317,24 +332,16 @@ FakeRealtimeServer::send (Session &s, const std::string &text)
 void
 FakeRealtimeServer::on_message (Session &s, GBytes *message)
 {
-  gsize size = 0;
-  const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *root = parse_object (parser, text, size);
-  const char *type = root != nullptr
-      ? json_object_get_string_member_with_default (root, "type", "") : "";
+  const char *type = nullptr;
+  JsonObject *root = parse_message (parser, message, "type", &type);
   if (g_str_equal (type, "input_audio_buffer.append")) {
     on_append (s, root);
   } else if (g_str_equal (type, "session.update")) {
     JsonNode *session = json_object_get_member (root, "session");
-    JsonObject *fields = session != nullptr && JSON_NODE_HOLDS_OBJECT (session)
-        ? json_node_get_object (session) : nullptr;
-    JsonObject *audio = fields != nullptr && json_object_has_member (fields, "audio")
-        ? json_object_get_object_member (fields, "audio") : nullptr;
-    JsonObject *input = audio != nullptr && json_object_has_member (audio, "input")
-        ? json_object_get_object_member (audio, "input") : nullptr;
-    JsonObject *format = input != nullptr && json_object_has_member (input, "format")
-        ? json_object_get_object_member (input, "format") : nullptr;
+    JsonObject *fields = object_member (root, "session");
+    JsonObject *format = object_member (object_member (object_member (fields, "audio"),
+            "input"), "format");
     if (fields == nullptr
         || g_strcmp0 (json_object_get_string_member_with_default (fields, "type", ""),
             "realtime") != 0)
@@ -616,16 +623,11 @@ on_twilio_message (SoupWebsocketConnection *, gint, GBytes *message, gpointer da
   auto &c = *static_cast<Caller *> (data);
   RealtimeLoad &load = *c.load;
   const gint64 now = g_get_monotonic_time ();
-  gsize size = 0;
-  const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *root = parse_object (parser, text, size);
-  const char *event = root != nullptr
-      ? json_object_get_string_member_with_default (root, "event", "") : "";
-  JsonObject *media = root != nullptr && json_object_has_member (root, "media")
-      ? json_object_get_object_member (root, "media") : nullptr;
-  JsonObject *mark = root != nullptr && json_object_has_member (root, "mark")
-      ? json_object_get_object_member (root, "mark") : nullptr;
+  const char *event = nullptr;
+  JsonObject *root = parse_message (parser, message, "event", &event);
+  JsonObject *media = object_member (root, "media");
+  JsonObject *mark = object_member (root, "mark");
   if (g_str_equal (event, "media") && media != nullptr
       && json_object_has_member (media, "payload")) {
     gsize bytes = 0;
@@ -645,6 +647,8 @@ on_twilio_message (SoupWebsocketConnection *, gint, GBytes *message, gpointer da
       m.due_us = now;
   } else {
     c.unreadable++;
+    gsize size = 0;
+    const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
     load.note_error ("call " + std::to_string (c.index) + " got an unreadable message: "
         + std::string (text, std::min<gsize> (size, 120)));
   }
@@ -758,7 +762,7 @@ on_tick (gpointer data)
       if (c.sent == load.frames_per_call) {
         // Wait for the reply to the last frames before hanging up.
         c.state = CallState::kDraining;
-        c.drain_deadline_us = now + kDrainUs;
+        c.drain_deadline_us = now + std::max<gint64> (1, load.options->flush_s) * G_USEC_PER_SEC;
         if (load.steady && !load.steady_over) {
           load.steady_over = true;
           load.steady_end = read_proc (load.options->daemon_pid);

@@ -18,7 +18,8 @@ struct RealtimeLoadOptions {
   int duration_s = 10;
   int ramp_up_s = 0;
   int max_run_s = 60;
-  int flush_s = 10;
+  int flush_s = 10;                // a call waits this long for its last reply audio,
+                                   // the Redis check as long for the call_end entries
   std::string redis_url;
   std::string stream = "audio_stream";
   int daemon_pid = 0;

@@ -280,7 +280,7 @@ test_realtime_dropped_append_is_lost ()
   Daemon daemon (realtime_env (redis, realtime_port));
   g_assert_true (daemon.wait_listening ());
   std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 2, 1);
-  args.insert (args.end (), { "--fault-drop-append", "10" });
+  args.insert (args.end (), { "--fault-drop-append", "10", "--flush-s", "2" });
   LoadRun run = run_load (args);
   g_assert_cmpint (run.exit_status, ==, 1);
   g_autoptr (JsonParser) parser = json_parser_new ();
