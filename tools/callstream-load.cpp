@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "load_websocket.h"
+#include "load_realtime.h"
 
 namespace {
 
@@ -63,6 +64,10 @@ struct Options {
   std::string stream = "audio_stream";
   int daemon_pid = 0;
   bool json = false;
+  bool realtime = false;         // --flow realtime (load_realtime.h)
+  int realtime_port = 0;
+  int delta_ms = 20;
+  int drop_append = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -663,7 +668,7 @@ bool
 parse_options (int argc, char **argv, Options *o)
 {
   gchar *url = nullptr, *provider = nullptr, *exotel_variant = nullptr,
-        *twilio_variant = nullptr, *redis_url = nullptr, *stream = nullptr;
+        *twilio_variant = nullptr, *redis_url = nullptr, *stream = nullptr, *flow = nullptr;
   GOptionEntry entries[] = {
     { "url", 0, 0, G_OPTION_ARG_STRING, &url, "Media route, ws://127.0.0.1:PORT/v1/ingest "
       "(loopback only)", "URL" },
@@ -689,6 +694,14 @@ parse_options (int argc, char **argv, Options *o)
       "and RSS from /proc", "PID" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "One JSON object on stdout instead of the "
       "table", nullptr },
+    { "flow", 0, 0, G_OPTION_ARG_STRING, &flow, "ingest (default) or realtime: Twilio calls "
+      "to /media-stream against a fake OpenAI Realtime server run here", "FLOW" },
+    { "realtime-port", 0, 0, G_OPTION_ARG_INT, &o->realtime_port, "realtime: the fake "
+      "Realtime server listens on 127.0.0.1:PORT (the daemon's OPENAI_REALTIME_URL)", "PORT" },
+    { "delta-ms", 0, 0, G_OPTION_ARG_INT, &o->delta_ms, "realtime: audio per reply delta, a "
+      "multiple of 20 up to 1000 (default 20)", "MS" },
+    { "fault-drop-append", 0, 0, G_OPTION_ARG_INT, &o->drop_append, "realtime: the fake "
+      "server ignores call 0's Nth append (proves the check fails)", "N" },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (nullptr);
@@ -741,6 +754,23 @@ parse_options (int argc, char **argv, Options *o)
                 "not negative";
     else if (o->daemon_pid < 0 || (o->daemon_pid > 0 && !sample_process (o->daemon_pid).valid))
       problem = "--daemon-pid " + std::to_string (o->daemon_pid) + ": no such process in /proc";
+    else if (flow != nullptr && !g_str_equal (flow, "ingest") && !g_str_equal (flow, "realtime"))
+      problem = std::string ("--flow must be ingest or realtime (got \"") + flow + "\")";
+    else if (flow == nullptr || g_str_equal (flow, "ingest")) {
+      if (o->realtime_port != 0 || o->delta_ms != 20 || o->drop_append != 0)
+        problem = "--realtime-port, --delta-ms and --fault-drop-append go with --flow realtime";
+    } else if (!g_str_equal (provider, "twilio"))
+      problem = "--flow realtime needs --provider twilio";
+    else if (o->realtime_port < 1 || o->realtime_port > 65535)
+      problem = "--flow realtime needs --realtime-port 1..65535 (got "
+          + std::to_string (o->realtime_port) + ")";
+    else if (o->frame_ms != 20)
+      problem = "--flow realtime sends Twilio's 20 ms frames: --frame-ms must be 20";
+    else if (o->delta_ms < 20 || o->delta_ms > 1000 || o->delta_ms % 20 != 0)
+      problem = "--delta-ms must be a multiple of 20 in 20..1000 (got "
+          + std::to_string (o->delta_ms) + ")";
+    else if (o->drop_append < 0)
+      problem = "--fault-drop-append must not be negative";
     if (problem.empty ()) {
       const char *host = g_uri_get_host (ws);
       o->host = g_ascii_strcasecmp (host, "localhost") == 0 ? "127.0.0.1"
@@ -756,10 +786,11 @@ parse_options (int argc, char **argv, Options *o)
     o->provider = g_str_equal (provider, "exotel") ? Provider::kExotel : Provider::kTwilio;
     o->camel_ids = exotel_variant != nullptr && g_str_equal (exotel_variant, "camel");
     o->numbers_as_strings = twilio_variant == nullptr || g_str_equal (twilio_variant, "strings");
+    o->realtime = flow != nullptr && g_str_equal (flow, "realtime");
     if (o->max_run_s == 0)
       o->max_run_s = o->duration_s + o->ramp_up_s + 60;
   }
-  for (gchar *s : { url, provider, exotel_variant, twilio_variant, redis_url, stream })
+  for (gchar *s : { url, provider, exotel_variant, twilio_variant, redis_url, stream, flow })
     g_free (s);
   if (!problem.empty ()) {
     std::fprintf (stderr, "callstream-load: %s\n", problem.c_str ());
@@ -967,6 +998,10 @@ main (int argc, char **argv)
       });
   alarm (static_cast<unsigned> (o.max_run_s + 30));
   raise_fd_limit ();
+  if (o.realtime)
+    return callstream_load::run_realtime_load ({ o.url, o.numbers_as_strings, o.calls,
+          o.frame_ms, o.duration_s, o.ramp_up_s, o.max_run_s, o.flush_s, o.redis_url, o.stream,
+          o.daemon_pid, o.json, o.realtime_port, o.delta_ms, o.drop_append });
 
   load.epoch_ms = g_get_real_time () / 1000;
   load.run_id = std::to_string (load.epoch_ms % 100000000) + std::to_string (getpid () % 100);

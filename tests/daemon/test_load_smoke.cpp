@@ -1,9 +1,12 @@
 // A short run of tools/callstream-load against the real callstreamd and a
 // real redis-server: a handful of Exotel and Twilio calls for two seconds,
-// every frame found in Redis intact. No timing assertions: latency and CPU
-// figures are only checked to be reported.
+// every frame found in Redis intact; and Twilio realtime calls through the
+// bridge against the tool's own fake Realtime server, every byte found both
+// ways. No timing assertions: latency and CPU figures are only checked to be
+// reported.
 #include <json-glib/json-glib.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -213,6 +216,150 @@ test_calls_over_the_limit_fail_and_the_rest_arrive ()
     g_error ("expected the 503 in the error: %s", error.c_str ());
 }
 
+// The daemon's realtime flow pointed at the tool's fake Realtime server.
+std::map<std::string, std::string>
+realtime_env (const RedisServer &redis, int realtime_port)
+{
+  return { { "REDIS_URL", redis.url () },
+    { "OPENAI_REALTIME_URL", "ws://127.0.0.1:" + std::to_string (realtime_port) + "/v1/realtime" },
+    { "OPENAI_API_KEY", "sk-load-test" } };
+}
+
+std::vector<std::string>
+realtime_args (const Daemon &daemon, const RedisServer &redis, int realtime_port, int calls,
+    int duration_s)
+{
+  return { "--flow", "realtime", "--provider", "twilio", "--url", daemon.ws ("/media-stream"),
+    "--realtime-port", std::to_string (realtime_port), "--calls", std::to_string (calls),
+    "--duration-s", std::to_string (duration_s), "--redis-url", redis.url (), "--max-run-s",
+    "60", "--json" };
+}
+
+void
+assert_direction_whole (JsonObject *report, const char *name, const char *units,
+    gint64 expected_units)
+{
+  JsonObject *d = json_object_get_object_member (report, name);
+  g_assert_nonnull (d);
+  if (expected_units >= 0)
+    g_assert_cmpint (json_object_get_int_member (d, units), ==, expected_units);
+  g_assert_cmpint (json_object_get_int_member (d, "bytes_sent"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (d, "bytes_received"), ==,
+      json_object_get_int_member (d, "bytes_sent"));
+  g_assert_cmpint (json_object_get_int_member (d, "lost_bytes"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (d, "reordered"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (d, "corrupted"), ==, 0);
+  JsonObject *latency = json_object_get_object_member (d, "latency_us");
+  g_assert_cmpint (json_object_get_int_member (latency, "samples"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (latency, "max"), >=,
+      json_object_get_int_member (latency, "p99"));
+  g_assert_cmpint (json_object_get_int_member (latency, "p99"), >=,
+      json_object_get_int_member (latency, "p50"));
+}
+
+void
+test_realtime_calls_arrive_whole_both_ways ()
+{
+  RedisServer redis;
+  const int realtime_port = RedisServer::free_port ();
+  Daemon daemon (realtime_env (redis, realtime_port));
+  g_assert_true (daemon.wait_listening ());
+  const int pid = daemon_pid ();
+  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 4, 2);
+  if (pid != 0)
+    args.insert (args.end (), { "--daemon-pid", std::to_string (pid) });
+  LoadRun run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  g_assert_cmpstr (json_object_get_string_member (report, "flow"), ==, "realtime");
+  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (report, "realtime_connections"), ==, 4);
+  assert_direction_whole (report, "inbound", "frames_sent", 4 * 100);
+  assert_direction_whole (report, "outbound", "deltas_sent", 4 * 100);
+  // Twiliosink marks every chunk; the caller plays them and echoes them.
+  g_assert_cmpint (json_object_get_int_member (report, "marks_echoed"), >, 0);
+  JsonObject *redis_figures = json_object_get_object_member (report, "redis");
+  g_assert_cmpint (json_object_get_int_member (redis_figures, "published"), ==, 400);
+  g_assert_cmpint (json_object_get_int_member (redis_figures, "lost"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (redis_figures, "corrupted"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (redis_figures, "call_ends"), ==, 4);
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (report, "error")));
+  if (pid != 0) {
+    JsonObject *figures = json_object_get_object_member (report, "daemon");
+    g_assert_nonnull (figures);
+    g_assert_cmpint (json_object_get_int_member (figures, "rss_kb_before"), >, 0);
+    g_assert_true (json_object_has_member (figures, "cpu_us_per_frame_whole_run"));
+  }
+}
+
+void
+test_realtime_numbers_variant_and_large_deltas ()
+{
+  // Numbers as JSON numbers, and replies in 60 ms deltas: the bridge's
+  // 50 ms gathering passes them on whole.
+  RedisServer redis;
+  const int realtime_port = RedisServer::free_port ();
+  Daemon daemon (realtime_env (redis, realtime_port));
+  g_assert_true (daemon.wait_listening ());
+  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 2, 2);
+  args.insert (args.end (), { "--twilio-variant", "numbers", "--delta-ms", "60" });
+  LoadRun run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  assert_direction_whole (report, "inbound", "frames_sent", 2 * 100);
+  // 100 frames a call: 33 deltas of 60 ms and the 20 ms left at the end
+  // (more if the caller's audio paused long enough to end a reply early).
+  assert_direction_whole (report, "outbound", "deltas_sent", -1);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (report,
+              "outbound"), "deltas_sent"), >=, 2 * 34);
+}
+
+void
+test_realtime_dropped_append_is_lost ()
+{
+  // The fake server ignores one append of call 0: the check reports the
+  // frame's bytes lost on the way in, and the run fails.
+  RedisServer redis;
+  const int realtime_port = RedisServer::free_port ();
+  Daemon daemon (realtime_env (redis, realtime_port));
+  g_assert_true (daemon.wait_listening ());
+  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 2, 1);
+  args.insert (args.end (), { "--fault-drop-append", "10", "--flush-s", "2" });
+  LoadRun run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  JsonObject *inbound = json_object_get_object_member (report, "inbound");
+  g_assert_cmpint (json_object_get_int_member (inbound, "frames_sent"), ==, 100);
+  g_assert_cmpint (json_object_get_int_member (inbound, "lost_bytes"), ==, 160);
+  const std::string error = json_object_get_string_member (report, "error");
+  if (error.find ("caller -> Realtime: 160 bytes lost") == std::string::npos)
+    g_error ("unexpected reason: %s", error.c_str ());
+}
+
+void
+test_realtime_daemon_elsewhere_fails_clearly ()
+{
+  // The daemon's bridge talks to another port: no bridge reaches the fake
+  // server, the calls fail, and the report says why.
+  RedisServer redis;
+  const int realtime_port = RedisServer::free_port ();
+  Daemon daemon (realtime_env (redis, RedisServer::free_port ()));
+  g_assert_true (daemon.wait_listening ());
+  LoadRun run = run_load (realtime_args (daemon, redis, realtime_port, 2, 1));
+  g_assert_cmpint (run.exit_status, ==, 1);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  g_assert_cmpint (json_object_get_int_member (report, "realtime_connections"), ==, 0);
+  const std::string error = json_object_get_string_member (report, "error");
+  if (error.find ("calls failed") == std::string::npos
+      && error.find ("no bridge connected") == std::string::npos)
+    g_error ("unexpected reason: %s", error.c_str ());
+}
+
 void
 test_bad_arguments_are_named ()
 {
@@ -231,6 +378,23 @@ test_bad_arguments_are_named ()
           "--redis-url", redis }, "--frame-ms must be 20 or 100" },
     { { "--url", "http://127.0.0.1:1/", "--provider", "exotel", "--redis-url", redis },
       "--url must be a ws:// URL" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "duplex" }, "--flow must be ingest or realtime" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "exotel", "--redis-url", redis,
+          "--flow", "realtime", "--realtime-port", "9" }, "--flow realtime needs --provider twilio" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "realtime" }, "--flow realtime needs --realtime-port 1..65535" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "realtime", "--realtime-port", "70000" },
+      "--flow realtime needs --realtime-port 1..65535 (got 70000)" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "realtime", "--realtime-port", "9", "--frame-ms", "100" },
+      "--frame-ms must be 20" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "realtime", "--realtime-port", "9", "--delta-ms", "30" },
+      "--delta-ms must be a multiple of 20 in 20..1000 (got 30)" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--redis-url", redis,
+          "--realtime-port", "9" }, "go with --flow realtime" },
   };
   for (const Case &c : cases) {
     LoadRun run = run_load (c.args);
@@ -257,6 +421,14 @@ main (int argc, char **argv)
       test_refused_handshake_is_reported);
   g_test_add_func ("/load/connect/calls-over-the-limit-fail-and-the-rest-arrive",
       test_calls_over_the_limit_fail_and_the_rest_arrive);
+  g_test_add_func ("/load/realtime/calls-arrive-whole-both-ways",
+      test_realtime_calls_arrive_whole_both_ways);
+  g_test_add_func ("/load/realtime/numbers-variant-and-large-deltas",
+      test_realtime_numbers_variant_and_large_deltas);
+  g_test_add_func ("/load/check/realtime-dropped-append-is-lost",
+      test_realtime_dropped_append_is_lost);
+  g_test_add_func ("/load/check/realtime-daemon-elsewhere-fails-clearly",
+      test_realtime_daemon_elsewhere_fails_clearly);
   g_test_add_func ("/load/arguments/bad-arguments-are-named", test_bad_arguments_are_named);
   return g_test_run ();
 }

@@ -1,0 +1,1260 @@
+// callstream-load --flow realtime: Twilio calls through the daemon's
+// realtime bridge against a fake OpenAI Realtime server run here.
+//
+//   caller (main context)  --media-->  daemon /media-stream  --append-->  fake server
+//   caller  <--media+mark--  twiliosink <- realtimebridge  <--delta--  (its own thread)
+//
+// Every call's audio is one byte stream whose bytes say which call and
+// which position they are (stream_byte), so both ends check what arrived
+// byte by byte whatever the bridge gathers or splits. The fake server
+// speaks the GA protocol (session.created, session.updated, response.created
+// .. response.done around each reply) and echoes the caller's bytes back as
+// the model's audio, delta_ms at a time; the caller plays the audio at real
+// pace the way Twilio does and echoes each mark once the audio before it has
+// "played". Latency both ways is taken on one monotonic clock: a frame's
+// send to the arrival of its last byte at the fake server; a delta's send to
+// the arrival of its last byte at the caller. Each side only writes its own
+// records during the run; they are compared after the server thread joined.
+#include "load_realtime.h"
+
+#include <gio/gio.h>
+#include <hiredis/hiredis.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace callstream_load {
+
+namespace {
+
+constexpr size_t kBytesPerMs = 8;           // u-law 8 kHz
+constexpr gint64 kReplyMs = 1000;           // audio per response before response.done
+constexpr gint64 kIdleFlushUs = 100 * 1000; // no append for this long: the reply ends
+
+// ---------------------------------------------------------------------------
+// The byte stream of a call: in each aligned 8-byte block, the call index
+// then the block index (little-endian uint32 each).
+
+uint8_t
+stream_byte (uint32_t call, uint64_t position)
+{
+  const uint32_t value = position % 8 < 4 ? call : static_cast<uint32_t> (position / 8);
+  return static_cast<uint8_t> (value >> (8 * (position % 4)));
+}
+
+bool
+matches_stream (uint32_t call, uint64_t position, const uint8_t *data, size_t size)
+{
+  for (size_t i = 0; i < size; i++)
+    if (data[i] != stream_byte (call, position + i))
+      return false;
+  return true;
+}
+
+// Where @data sits in some call's stream: (call, position), if anywhere.
+std::optional<std::pair<uint32_t, uint64_t>>
+locate_in_streams (const uint8_t *data, size_t size, size_t calls)
+{
+  // Each candidate for the first block boundary in @data.
+  for (size_t at = 0; at < 8 && at + 8 <= size; at++) {
+    uint32_t call = 0, block = 0;
+    std::memcpy (&call, data + at, 4);
+    std::memcpy (&block, data + at + 4, 4);
+    if (call >= calls || static_cast<uint64_t> (block) * 8 < at)
+      continue;
+    const uint64_t position = static_cast<uint64_t> (block) * 8 - at;
+    if (matches_stream (call, position, data, size))
+      return std::make_pair (call, position);
+  }
+  return std::nullopt;
+}
+
+// One direction of one call, as its receiving end sees it.
+struct ByteCheck {
+  uint64_t position = 0;  // next byte expected
+  uint64_t intact = 0;    // bytes taken in order
+  uint64_t skipped = 0;   // bytes jumped over (a gap mid-stream)
+  uint32_t reordered = 0; // pieces from before the position (late or again)
+  uint32_t corrupted = 0; // pieces that are no part of this call's stream
+  std::vector<std::pair<uint64_t, gint64>> arrivals;  // (end position, us), in order
+
+  void take (uint32_t call, size_t calls, const uint8_t *data, size_t size, gint64 now)
+  {
+    if (size == 0)
+      return;
+    if (!matches_stream (call, position, data, size)) {
+      const auto found = locate_in_streams (data, size, calls);
+      if (!found || found->first != call) {
+        corrupted++;
+        return;
+      }
+      if (found->second < position) {
+        reordered++;
+        return;
+      }
+      skipped += found->second - position;
+      position = found->second;
+    }
+    position += size;
+    intact += size;
+    arrivals.emplace_back (position, now);
+  }
+};
+
+std::string
+base64 (const uint8_t *data, size_t size)
+{
+  g_autofree gchar *text = g_base64_encode (data, size);
+  return text;
+}
+
+// The JSON object in @message, or nullptr; @parser owns it. Its string
+// member @kind in @kind_value ("" when there is none).
+JsonObject *
+parse_message (JsonParser *parser, GBytes *message, const char *kind, const char **kind_value)
+{
+  gsize size = 0;
+  const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
+  *kind_value = "";
+  if (!json_parser_load_from_data (parser, text, static_cast<gssize> (size), nullptr))
+    return nullptr;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
+    return nullptr;
+  *kind_value = json_object_get_string_member_with_default (json_node_get_object (root), kind,
+      "");
+  return json_node_get_object (root);
+}
+
+// The object member @name of @object, or nullptr.
+JsonObject *
+object_member (JsonObject *object, const char *name)
+{
+  JsonNode *node = object != nullptr ? json_object_get_member (object, name) : nullptr;
+  return node != nullptr && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node)
+                                                          : nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// The fake OpenAI Realtime server: one thread, one GMainContext, every
+// bridge's socket on it.
+
+struct ServerCall {
+  ByteCheck inbound;
+  uint64_t echoed_bytes = 0;
+  std::vector<std::pair<uint64_t, gint64>> deltas;  // (end position, send us)
+  uint32_t appends = 0;
+  bool dropped_one = false;
+};
+
+class FakeRealtimeServer {
+ public:
+  explicit FakeRealtimeServer (const RealtimeLoadOptions &options)
+      : calls (static_cast<size_t> (options.calls)), options_ (options),
+        delta_bytes_ (static_cast<size_t> (options.delta_ms) * kBytesPerMs)
+  {
+  }
+  ~FakeRealtimeServer () { stop (); }
+
+  // Listens on 127.0.0.1:@port on its thread; the reason in @error if not.
+  bool start (std::string *error);
+  // Ends the thread; the records are the caller's from then on.
+  void stop ();
+
+  std::vector<ServerCall> calls;
+  // Written on the server thread; read after stop.
+  int connections = 0;
+  int unknown_sessions = 0;  // sockets whose audio named no call of ours
+  uint64_t responses = 0;
+  std::string problem;       // the first protocol problem seen
+
+ private:
+  struct Session {
+    FakeRealtimeServer *server = nullptr;
+    SoupWebsocketConnection *connection = nullptr;
+    long call = -1;
+    bool session_updated = false;
+    std::string pending;  // echo not yet sent
+    std::string response_id, item_id;
+    gint64 reply_bytes = 0;
+    gint64 last_append_us = 0;
+  };
+
+  void on_connection (SoupServerMessage *msg, SoupWebsocketConnection *connection);
+  void on_message (Session &s, GBytes *message);
+  void on_append (Session &s, JsonObject *root);
+  void send (Session &s, const std::string &text);
+  void send_delta (Session &s, size_t size);
+  void open_reply (Session &s);
+  void close_reply (Session &s);
+  gboolean on_idle_check ();
+  std::string next_id (const char *prefix) { return prefix + std::to_string (++ids_); }
+  void note_problem (const std::string &what)
+  {
+    if (problem.empty ())
+      problem = what;
+  }
+
+  const RealtimeLoadOptions &options_;
+  size_t delta_bytes_;
+  uint64_t ids_ = 0;
+  GMainContext *context_ = nullptr;
+  GMainLoop *loop_ = nullptr;
+  std::thread thread_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // server thread
+};
+
+bool
+FakeRealtimeServer::start (std::string *error)
+{
+  context_ = g_main_context_new ();
+  loop_ = g_main_loop_new (context_, FALSE);
+  std::mutex lock;
+  std::condition_variable ready;
+  bool started = false;
+  std::string listen_error;
+  thread_ = std::thread ([&] {
+    g_main_context_push_thread_default (context_);
+    SoupServer *server = soup_server_new (nullptr, nullptr);
+    soup_server_add_websocket_handler (server, "/v1/realtime", nullptr, nullptr,
+        +[] (SoupServer *, SoupServerMessage *msg, const char *,
+            SoupWebsocketConnection *connection, gpointer data) {
+          static_cast<FakeRealtimeServer *> (data)->on_connection (msg, connection);
+        }, this, nullptr);
+    g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback,
+        static_cast<guint16> (options_.realtime_port));
+    g_autoptr (GError) listen_failure = nullptr;
+    const bool listening = soup_server_listen (server, address,
+        static_cast<SoupServerListenOptions> (0), &listen_failure);
+    GSource *idle_check = g_timeout_source_new (20);
+    g_source_set_callback (idle_check, +[] (gpointer data) -> gboolean {
+          return static_cast<FakeRealtimeServer *> (data)->on_idle_check ();
+        }, this, nullptr);
+    g_source_attach (idle_check, context_);
+    {
+      std::lock_guard guard (lock);
+      if (!listening)
+        listen_error = "the fake Realtime server cannot listen on 127.0.0.1:"
+            + std::to_string (options_.realtime_port) + ": " + listen_failure->message;
+      started = true;
+    }
+    ready.notify_all ();
+    if (listening)
+      g_main_loop_run (loop_);
+    g_source_destroy (idle_check);
+    g_source_unref (idle_check);
+    for (auto &s : sessions_) {
+      g_signal_handlers_disconnect_by_data (s->connection, s.get ());
+      if (soup_websocket_connection_get_state (s->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (s->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+            nullptr);
+      g_object_unref (s->connection);
+    }
+    sessions_.clear ();
+    soup_server_disconnect (server);
+    g_object_unref (server);
+    while (g_main_context_iteration (context_, FALSE)) {
+    }
+    g_main_context_pop_thread_default (context_);
+  });
+  std::unique_lock held (lock);
+  ready.wait (held, [&] { return started; });
+  if (!listen_error.empty ()) {
+    *error = listen_error;
+    held.unlock ();
+    thread_.join ();
+    return false;
+  }
+  return true;
+}
+
+void
+FakeRealtimeServer::stop ()
+{
+  if (thread_.joinable ()) {
+    g_main_context_invoke (context_, +[] (gpointer loop) -> gboolean {
+          g_main_loop_quit (static_cast<GMainLoop *> (loop));
+          return G_SOURCE_REMOVE;
+        }, loop_);
+    thread_.join ();
+  }
+  g_clear_pointer (&loop_, g_main_loop_unref);
+  g_clear_pointer (&context_, g_main_context_unref);
+}
+
+void
+FakeRealtimeServer::on_connection (SoupServerMessage *msg,
+    SoupWebsocketConnection *connection)
+{
+  connections++;
+  const char *auth = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Authorization");
+  if (auth == nullptr || !g_str_has_prefix (auth, "Bearer ") || auth[7] == '\0')
+    note_problem ("a bridge connected without Authorization: Bearer KEY");
+  auto session = std::make_unique<Session> ();
+  session->server = this;
+  session->connection = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
+  soup_websocket_connection_set_max_incoming_payload_size (connection, 0);
+  g_signal_connect (connection, "message", G_CALLBACK (+[] (SoupWebsocketConnection *,
+              gint, GBytes *message, gpointer data) {
+        auto *s = static_cast<Session *> (data);
+        s->server->on_message (*s, message);
+      }), session.get ());
+  send (*session, "{\"type\":\"session.created\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\",\"id\":\""
+      + next_id ("sess_") + "\",\"model\":\"gpt-realtime\",\"output_modalities\":[\"audio\"]}}");
+  sessions_.push_back (std::move (session));
+}
+
+void
+FakeRealtimeServer::send (Session &s, const std::string &text)
+{
+  if (soup_websocket_connection_get_state (s.connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (s.connection, text.c_str ());
+}
+
+void
+FakeRealtimeServer::on_message (Session &s, GBytes *message)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  const char *type = nullptr;
+  JsonObject *root = parse_message (parser, message, "type", &type);
+  if (g_str_equal (type, "input_audio_buffer.append")) {
+    on_append (s, root);
+  } else if (g_str_equal (type, "session.update")) {
+    JsonNode *session = json_object_get_member (root, "session");
+    JsonObject *fields = object_member (root, "session");
+    JsonObject *format = object_member (object_member (object_member (fields, "audio"),
+            "input"), "format");
+    if (fields == nullptr
+        || g_strcmp0 (json_object_get_string_member_with_default (fields, "type", ""),
+            "realtime") != 0)
+      note_problem ("session.update without session.type realtime (the GA shape)");
+    else if (format == nullptr
+        || g_strcmp0 (json_object_get_string_member_with_default (format, "type", ""),
+            "audio/pcmu") != 0)
+      note_problem ("session.update without audio.input.format audio/pcmu");
+    s.session_updated = true;
+    // The real server answers with the whole session, its id added.
+    g_autoptr (JsonGenerator) generator = json_generator_new ();
+    if (fields != nullptr) {
+      json_object_set_string_member (fields, "object", "realtime.session");
+      json_object_set_string_member (fields, "id", next_id ("sess_").c_str ());
+      json_generator_set_root (generator, session);
+    }
+    g_autofree gchar *echoed = fields != nullptr
+        ? json_generator_to_data (generator, nullptr) : g_strdup ("{}");
+    send (s, "{\"type\":\"session.updated\",\"event_id\":\"" + next_id ("event_")
+        + "\",\"session\":" + echoed + "}");
+  } else if (g_str_equal (type, "response.create")) {
+    // A greeting: an empty reply, so the caller's stream stays the only audio.
+    open_reply (s);
+    close_reply (s);
+  } else if (root == nullptr) {
+    note_problem ("a bridge sent text that is not a JSON object");
+  }
+}
+
+void
+FakeRealtimeServer::on_append (Session &s, JsonObject *root)
+{
+  const gint64 now = g_get_monotonic_time ();
+  if (!s.session_updated)
+    note_problem ("input_audio_buffer.append before session.update");
+  gsize size = 0;
+  g_autofree guchar *audio = g_base64_decode (
+      json_object_get_string_member_with_default (root, "audio", ""), &size);
+  if (s.call < 0) {
+    const auto found = locate_in_streams (audio, size, calls.size ());
+    if (!found) {
+      unknown_sessions++;
+      note_problem ("an append whose audio is no call's of this run");
+      return;
+    }
+    s.call = found->first;
+  }
+  ServerCall &call = calls[s.call];
+  call.appends++;
+  if (s.call == 0 && options_.drop_append > 0
+      && call.appends == static_cast<uint32_t> (options_.drop_append)) {
+    call.dropped_one = true;
+    return;
+  }
+  call.inbound.take (static_cast<uint32_t> (s.call), calls.size (), audio, size, now);
+  s.last_append_us = now;
+  s.pending.append (reinterpret_cast<const char *> (audio), size);
+  while (s.pending.size () >= delta_bytes_)
+    send_delta (s, delta_bytes_);
+}
+
+void
+FakeRealtimeServer::open_reply (Session &s)
+{
+  responses++;
+  s.response_id = next_id ("resp_");
+  s.item_id = next_id ("item_");
+  s.reply_bytes = 0;
+  send (s, "{\"type\":\"response.created\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response\":{\"object\":\"realtime.response\",\"id\":\"" + s.response_id
+      + "\",\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
+        "\"output_modalities\":[\"audio\"],\"usage\":null,\"metadata\":null}}");
+  send (s, "{\"type\":\"response.output_item.added\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response_id\":\"" + s.response_id + "\",\"output_index\":0,\"item\":{\"id\":\""
+      + s.item_id + "\",\"object\":\"realtime.item\",\"type\":\"message\",\"status\":"
+        "\"in_progress\",\"role\":\"assistant\",\"content\":[]}}");
+  send (s, "{\"type\":\"response.content_part.added\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\"" + s.item_id
+      + "\",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"audio\","
+        "\"transcript\":\"\"}}");
+}
+
+void
+FakeRealtimeServer::close_reply (Session &s)
+{
+  const std::string ids = "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\""
+      + s.item_id + "\",\"output_index\":0";
+  send (s, "{\"type\":\"response.output_audio.done\",\"event_id\":\"" + next_id ("event_") + ids
+      + ",\"content_index\":0}");
+  send (s, "{\"type\":\"response.content_part.done\",\"event_id\":\"" + next_id ("event_") + ids
+      + ",\"content_index\":0,\"part\":{\"type\":\"audio\",\"transcript\":\"\"}}");
+  const std::string item = "{\"id\":\"" + s.item_id + "\",\"object\":\"realtime.item\","
+      "\"type\":\"message\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":"
+      "[{\"type\":\"output_audio\",\"transcript\":\"\"}]}";
+  send (s, "{\"type\":\"response.output_item.done\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response_id\":\"" + s.response_id + "\",\"output_index\":0,\"item\":" + item + "}");
+  send (s, "{\"type\":\"response.done\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response\":{\"object\":\"realtime.response\",\"id\":\"" + s.response_id
+      + "\",\"status\":\"completed\",\"status_details\":null,\"output\":[" + item
+      + "],\"output_modalities\":[\"audio\"],\"usage\":null,\"metadata\":null}}");
+  s.response_id.clear ();
+  s.item_id.clear ();
+}
+
+void
+FakeRealtimeServer::send_delta (Session &s, size_t size)
+{
+  if (s.response_id.empty ())
+    open_reply (s);
+  ServerCall &call = calls[s.call];
+  const std::string payload = base64 (reinterpret_cast<const uint8_t *> (s.pending.data ()),
+      size);
+  s.pending.erase (0, size);
+  send (s, "{\"type\":\"response.output_audio.delta\",\"event_id\":\"" + next_id ("event_")
+      + "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\"" + s.item_id
+      + "\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + payload + "\"}");
+  call.echoed_bytes += size;
+  call.deltas.emplace_back (call.echoed_bytes, g_get_monotonic_time ());
+  s.reply_bytes += static_cast<gint64> (size);
+  if (s.reply_bytes >= kReplyMs * static_cast<gint64> (kBytesPerMs))
+    close_reply (s);
+}
+
+// The caller paused (or hung up): what is left goes and the reply ends, as
+// server VAD would end it.
+gboolean
+FakeRealtimeServer::on_idle_check ()
+{
+  const gint64 now = g_get_monotonic_time ();
+  for (auto &s : sessions_) {
+    if (s->call < 0 || now - s->last_append_us < kIdleFlushUs)
+      continue;
+    if (!s->pending.empty ())
+      send_delta (*s, s->pending.size ());
+    if (!s->response_id.empty ())
+      close_reply (*s);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+// ---------------------------------------------------------------------------
+// The daemon as /proc shows it.
+
+struct ProcFigures {
+  bool valid = false;
+  uint64_t cpu_ticks = 0;
+  uint64_t rss_kb = 0;
+};
+
+ProcFigures
+read_proc (int pid)
+{
+  ProcFigures f;
+  if (pid <= 0)
+    return f;
+  g_autofree gchar *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree gchar *statm_path = g_strdup_printf ("/proc/%d/statm", pid);
+  g_autofree gchar *stat = nullptr, *statm = nullptr;
+  if (!g_file_get_contents (stat_path, &stat, nullptr, nullptr)
+      || !g_file_get_contents (statm_path, &statm, nullptr, nullptr))
+    return f;
+  const char *after_name = std::strrchr (stat, ')');
+  unsigned long long utime = 0, stime = 0, pages = 0;
+  // After ") ": state, then fields 4..13, utime (14) and stime (15).
+  if (after_name == nullptr
+      || std::sscanf (after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+          &utime, &stime) != 2
+      || std::sscanf (statm, "%*u %llu", &pages) != 1)
+    return f;
+  f.cpu_ticks = utime + stime;
+  f.rss_kb = pages * static_cast<unsigned long long> (sysconf (_SC_PAGESIZE)) / 1024;
+  f.valid = true;
+  return f;
+}
+
+// ---------------------------------------------------------------------------
+// The callers, all on the main context.
+
+enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kDraining, kStopped,
+  kFailed };
+
+struct RealtimeLoad;
+
+struct PendingMark {
+  gint64 due_us;
+  std::string name;
+};
+
+struct Caller {
+  RealtimeLoad *load = nullptr;
+  uint32_t index = 0;
+  CallState state = CallState::kWaiting;
+  SoupWebsocketConnection *connection = nullptr;
+  uint32_t sent = 0;              // frames
+  uint32_t sequence = 0;          // Twilio's sequenceNumber, every message counted
+  gint64 next_due_us = 0;
+  gint64 drain_deadline_us = 0;
+  std::vector<gint64> send_us;    // per frame
+  ByteCheck outbound;
+  uint64_t media_received = 0, marks_echoed = 0, clears = 0, unreadable = 0;
+  gint64 play_end_us = 0;         // when what was received will have played
+  std::deque<PendingMark> marks;
+};
+
+struct RealtimeLoad {
+  const RealtimeLoadOptions *options = nullptr;
+  std::string run_id;
+  gint64 start_us = 0;
+  uint32_t frames_per_call = 0;
+  size_t frame_bytes = 0;
+  std::vector<Caller> callers;
+  SoupSession *session = nullptr;
+  GMainLoop *loop = nullptr;
+  size_t next_to_connect = 0;
+  int finished = 0, connected = 0;
+  bool cap_hit = false;
+  std::string first_error;
+  bool steady = false, steady_over = false;
+  uint64_t frames_in_steady = 0;
+  ProcFigures before, steady_start, steady_end, after;
+  uint64_t peak_rss_kb = 0;
+  gint64 next_sample_us = 0;
+  std::vector<uint8_t> audio;
+
+  std::string call_sid (uint32_t index) const
+  {
+    return "CArt" + run_id + "-" + std::to_string (index);
+  }
+  std::string number (long value) const
+  {
+    return options->numbers_as_strings ? "\"" + std::to_string (value) + "\""
+                                       : std::to_string (value);
+  }
+  void note_error (const std::string &what)
+  {
+    if (first_error.empty ())
+      first_error = what;
+  }
+};
+
+void
+finish_caller (Caller &c, CallState state)
+{
+  if (c.state == CallState::kStopped || c.state == CallState::kFailed)
+    return;
+  c.state = state;
+  if (++c.load->finished == static_cast<int> (c.load->callers.size ()))
+    g_main_loop_quit (c.load->loop);
+}
+
+void
+send_twilio (Caller &c, const std::string &text)
+{
+  soup_websocket_connection_send_text (c.connection, text.c_str ());
+}
+
+void
+echo_mark (Caller &c, const std::string &name)
+{
+  RealtimeLoad &load = *c.load;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name.c_str ());
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) mark = json_builder_get_root (b);
+  g_autofree gchar *mark_text = json_to_string (mark, FALSE);
+  send_twilio (c, "{\"event\":\"mark\",\"sequenceNumber\":" + load.number (++c.sequence)
+      + ",\"streamSid\":\"MZ" + load.call_sid (c.index) + "\",\"mark\":" + mark_text + "}");
+  c.marks_echoed++;
+}
+
+// What the daemon sends a Twilio caller: media (played at real pace), mark
+// (echoed once what came before it has played), clear (drops what has not
+// played; every pending mark comes back at once).
+void
+on_twilio_message (SoupWebsocketConnection *, gint, GBytes *message, gpointer data)
+{
+  auto &c = *static_cast<Caller *> (data);
+  RealtimeLoad &load = *c.load;
+  const gint64 now = g_get_monotonic_time ();
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  const char *event = nullptr;
+  JsonObject *root = parse_message (parser, message, "event", &event);
+  JsonObject *media = object_member (root, "media");
+  JsonObject *mark = object_member (root, "mark");
+  if (g_str_equal (event, "media") && media != nullptr
+      && json_object_has_member (media, "payload")) {
+    gsize bytes = 0;
+    g_autofree guchar *audio = g_base64_decode (
+        json_object_get_string_member (media, "payload"), &bytes);
+    c.outbound.take (c.index, load.callers.size (), audio, bytes, now);
+    c.media_received++;
+    c.play_end_us = std::max (c.play_end_us, now)
+        + static_cast<gint64> (bytes) * 1000 / static_cast<gint64> (kBytesPerMs);
+  } else if (g_str_equal (event, "mark") && mark != nullptr) {
+    c.marks.push_back ({ std::max (c.play_end_us, now),
+      json_object_get_string_member_with_default (mark, "name", "") });
+  } else if (g_str_equal (event, "clear")) {
+    c.clears++;
+    c.play_end_us = now;
+    for (PendingMark &m : c.marks)
+      m.due_us = now;
+  } else {
+    c.unreadable++;
+    gsize size = 0;
+    const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
+    load.note_error ("call " + std::to_string (c.index) + " got an unreadable message: "
+        + std::string (text, std::min<gsize> (size, 120)));
+  }
+}
+
+void
+on_caller_closed (SoupWebsocketConnection *connection, gpointer data)
+{
+  auto &c = *static_cast<Caller *> (data);
+  if (c.state == CallState::kStreaming || c.state == CallState::kDraining) {
+    c.load->note_error ("the daemon closed " + c.load->call_sid (c.index) + " after "
+        + std::to_string (c.sent) + " frames (code "
+        + std::to_string (soup_websocket_connection_get_close_code (connection)) + ")");
+    finish_caller (c, CallState::kFailed);
+  }
+}
+
+void
+on_caller_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  auto &c = *static_cast<Caller *> (data);
+  RealtimeLoad &load = *c.load;
+  g_autoptr (GError) error = nullptr;
+  c.connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (c.connection == nullptr) {
+    load.note_error ("call " + std::to_string (c.index) + ": " + error->message);
+    finish_caller (c, CallState::kFailed);
+    return;
+  }
+  if (c.state != CallState::kConnecting)  // the cap ended the run meanwhile
+    return;
+  soup_websocket_connection_set_max_incoming_payload_size (c.connection, 0);
+  g_signal_connect (c.connection, "closed", G_CALLBACK (on_caller_closed), &c);
+  g_signal_connect (c.connection, "message", G_CALLBACK (on_twilio_message), &c);
+  const std::string sid = load.call_sid (c.index);
+  send_twilio (c, "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
+  send_twilio (c, "{\"event\":\"start\",\"sequenceNumber\":" + load.number (++c.sequence)
+      + ",\"streamSid\":\"MZ" + sid + "\",\"start\":{\"streamSid\":\"MZ" + sid
+      + "\",\"callSid\":\"" + sid + "\",\"accountSid\":\"ACload\",\"tracks\":[\"inbound\"],"
+        "\"customParameters\":{},\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\","
+        "\"sampleRate\":8000,\"channels\":1}}}");
+  c.state = CallState::kStreaming;
+  c.next_due_us = g_get_monotonic_time ();
+  load.connected++;
+}
+
+void
+send_frame (Caller &c)
+{
+  RealtimeLoad &load = *c.load;
+  const uint32_t seq = ++c.sent;
+  const uint64_t first = static_cast<uint64_t> (seq - 1) * load.frame_bytes;
+  for (size_t i = 0; i < load.frame_bytes; i++)
+    load.audio[i] = stream_byte (c.index, first + i);
+  const std::string sid = load.call_sid (c.index);
+  const std::string message = "{\"event\":\"media\",\"sequenceNumber\":"
+      + load.number (++c.sequence) + ",\"streamSid\":\"MZ" + sid
+      + "\",\"media\":{\"track\":\"inbound\",\"chunk\":" + load.number (seq) + ",\"timestamp\":"
+      + load.number (static_cast<long> (seq - 1) * load.options->frame_ms) + ",\"payload\":\""
+      + base64 (load.audio.data (), load.audio.size ()) + "\"}}";
+  c.send_us[seq - 1] = g_get_monotonic_time ();
+  send_twilio (c, message);
+  if (load.steady && !load.steady_over)
+    load.frames_in_steady++;
+}
+
+void
+stop_caller (Caller &c)
+{
+  RealtimeLoad &load = *c.load;
+  const std::string sid = load.call_sid (c.index);
+  send_twilio (c, "{\"event\":\"stop\",\"sequenceNumber\":" + load.number (++c.sequence)
+      + ",\"streamSid\":\"MZ" + sid + "\",\"stop\":{\"accountSid\":\"ACload\",\"callSid\":\""
+      + sid + "\"}}");
+  soup_websocket_connection_close (c.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  finish_caller (c, CallState::kStopped);
+}
+
+gboolean
+on_tick (gpointer data)
+{
+  auto &load = *static_cast<RealtimeLoad *> (data);
+  const gint64 now = g_get_monotonic_time ();
+  const size_t n = load.callers.size ();
+  const gint64 ramp_us = static_cast<gint64> (load.options->ramp_up_s) * G_USEC_PER_SEC;
+  while (load.next_to_connect < n && now >= load.start_us
+          + ramp_us * static_cast<gint64> (load.next_to_connect) / static_cast<gint64> (n)) {
+    Caller &c = load.callers[load.next_to_connect++];
+    c.state = CallState::kConnecting;
+    g_autoptr (SoupMessage) msg = soup_message_new ("GET", load.options->url.c_str ());
+    soup_session_websocket_connect_async (load.session, msg, nullptr, nullptr,
+        G_PRIORITY_DEFAULT, nullptr, on_caller_connected, &c);
+  }
+  if (!load.steady && load.connected == static_cast<int> (n)) {
+    load.steady = true;
+    load.steady_start = read_proc (load.options->daemon_pid);
+  }
+  const gint64 frame_us = static_cast<gint64> (load.options->frame_ms) * 1000;
+  for (Caller &c : load.callers) {
+    if (c.state != CallState::kStreaming && c.state != CallState::kDraining)
+      continue;
+    if (soup_websocket_connection_get_state (c.connection) != SOUP_WEBSOCKET_STATE_OPEN) {
+      on_caller_closed (c.connection, &c);
+      continue;
+    }
+    while (!c.marks.empty () && c.marks.front ().due_us <= now) {
+      echo_mark (c, c.marks.front ().name);
+      c.marks.pop_front ();
+    }
+    while (c.state == CallState::kStreaming && now >= c.next_due_us) {
+      if (c.sent == load.frames_per_call) {
+        // Wait for the reply to the last frames before hanging up.
+        c.state = CallState::kDraining;
+        c.drain_deadline_us = now + std::max<gint64> (1, load.options->flush_s) * G_USEC_PER_SEC;
+        if (load.steady && !load.steady_over) {
+          load.steady_over = true;
+          load.steady_end = read_proc (load.options->daemon_pid);
+        }
+        break;
+      }
+      send_frame (c);
+      c.next_due_us += frame_us;
+    }
+    if (c.state == CallState::kDraining
+        && (c.outbound.position >= static_cast<uint64_t> (c.sent) * load.frame_bytes
+            || now >= c.drain_deadline_us))
+      stop_caller (c);
+  }
+  if (load.options->daemon_pid > 0 && now >= load.next_sample_us) {
+    load.next_sample_us = now + 250 * 1000;
+    load.peak_rss_kb = std::max (load.peak_rss_kb, read_proc (load.options->daemon_pid).rss_kb);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+// ---------------------------------------------------------------------------
+// The tee'd branch: the caller's frames in the Redis stream.
+
+struct RedisFigures {
+  bool checked = false;
+  uint64_t published = 0, duplicated = 0, corrupted = 0;
+  int call_ends = 0;
+  std::string error;
+};
+
+struct RedisReplyFree {
+  void operator() (redisReply *r) const { freeReplyObject (r); }
+};
+using RedisReplyHolder = std::unique_ptr<redisReply, RedisReplyFree>;
+
+const redisReply *
+entry_field (const redisReply *fields, const char *name)
+{
+  for (size_t f = 0; f + 1 < fields->elements; f += 2)
+    if (g_str_equal (fields->element[f]->str, name))
+      return fields->element[f + 1];
+  return nullptr;
+}
+
+// Reads the stream until every connected call's call_end is there or
+// @deadline_us; checks each audio entry of this run against its frame.
+RedisFigures
+check_redis (const RealtimeLoad &load, gint64 deadline_us)
+{
+  RedisFigures r;
+  const RealtimeLoadOptions &o = *load.options;
+  g_autoptr (GUri) uri = g_uri_parse (o.redis_url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
+  const timeval timeout = { 5, 0 };
+  std::unique_ptr<redisContext, void (*) (redisContext *)> c (redisConnectWithTimeout (
+          g_uri_get_host (uri), g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379,
+          timeout), redisFree);
+  if (!c || c->err) {
+    r.error = "cannot connect to " + o.redis_url + ": " + (c ? c->errstr : "no memory");
+    return r;
+  }
+  auto command = [&] (std::vector<std::string> args) {
+    std::vector<const char *> argv;
+    std::vector<size_t> lengths;
+    for (const std::string &a : args) {
+      argv.push_back (a.c_str ());
+      lengths.push_back (a.size ());
+    }
+    return RedisReplyHolder (static_cast<redisReply *> (redisCommandArgv (c.get (),
+                static_cast<int> (argv.size ()), argv.data (), lengths.data ())));
+  };
+  if (const char *password = g_uri_get_password (uri)) {
+    RedisReplyHolder auth = command ({ "AUTH", password });
+    if (!auth || auth->type == REDIS_REPLY_ERROR) {
+      r.error = "AUTH failed on " + o.redis_url;
+      return r;
+    }
+  }
+  const char *path = g_uri_get_path (uri);
+  if (path != nullptr && path[0] == '/' && path[1] != '\0')
+    command ({ "SELECT", path + 1 });
+  const std::string prefix = load.call_sid (0).substr (0, load.call_sid (0).size () - 1);
+  const size_t n = load.callers.size ();
+  std::vector<std::vector<uint8_t>> seen (n);
+  std::vector<uint8_t> base64_audio (n, 0);
+  std::vector<uint8_t> expected (load.frame_bytes);
+  for (size_t i = 0; i < n; i++)
+    seen[i].assign (load.callers[i].sent, 0);
+  std::string from = std::to_string (g_get_real_time () / 1000
+      - (g_get_monotonic_time () - load.start_us) / 1000 - 1000) + "-0";
+  for (;;) {
+    RedisReplyHolder reply = command ({ "XRANGE", o.stream, from, "+", "COUNT", "2000" });
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+      r.error = "XRANGE " + o.stream + " failed: " + (reply ? reply->str : c->errstr);
+      return r;
+    }
+    for (size_t e = 0; e < reply->elements; e++) {
+      const redisReply *entry = reply->element[e];
+      const redisReply *event = entry_field (entry->element[1], "event");
+      const redisReply *interaction = entry_field (entry->element[1], "interaction_id");
+      if (event == nullptr || interaction == nullptr
+          || !g_str_has_prefix (interaction->str, prefix.c_str ()))
+        continue;
+      const guint64 call = g_ascii_strtoull (interaction->str + prefix.size (), nullptr, 10);
+      if (call >= n)
+        continue;
+      if (g_str_equal (event->str, "call_start")) {
+        const redisReply *payload = entry_field (entry->element[1], "payload");
+        base64_audio[call] = payload != nullptr && g_str_equal (payload->str, "base64");
+      } else if (g_str_equal (event->str, "call_end")) {
+        r.call_ends++;
+      } else if (g_str_equal (event->str, "audio")) {
+        const redisReply *seq = entry_field (entry->element[1], "seq");
+        const redisReply *audio = entry_field (entry->element[1], "audio");
+        const guint64 s = seq != nullptr ? g_ascii_strtoull (seq->str, nullptr, 10) : 0;
+        if (audio == nullptr || s == 0 || s > seen[call].size ()) {
+          r.corrupted++;
+          continue;
+        }
+        if (seen[call][s - 1]++ > 0) {
+          r.duplicated++;
+          continue;
+        }
+        r.published++;
+        std::string bytes (audio->str, audio->len);
+        if (base64_audio[call]) {
+          gsize out = 0;
+          g_base64_decode_inplace (bytes.data (), &out);
+          bytes.resize (out);
+        }
+        if (bytes.size () != load.frame_bytes || !matches_stream (static_cast<uint32_t> (call),
+                (s - 1) * load.frame_bytes, reinterpret_cast<const uint8_t *> (bytes.data ()),
+                bytes.size ()))
+          r.corrupted++;
+      }
+    }
+    if (reply->elements > 0) {
+      const char *last = reply->element[reply->elements - 1]->element[0]->str;
+      const char *dash = std::strchr (last, '-');
+      from = std::string (last, dash - last) + "-"
+          + std::to_string (g_ascii_strtoull (dash + 1, nullptr, 10) + 1);
+      continue;
+    }
+    if (r.call_ends >= load.connected || g_get_monotonic_time () > deadline_us)
+      break;
+    g_usleep (50 * 1000);
+  }
+  r.checked = true;
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// The report.
+
+struct Percentiles {
+  int64_t p50 = -1, p99 = -1, max = -1;  // microseconds
+  size_t count = 0;
+};
+
+Percentiles
+percentiles (std::vector<int64_t> values)
+{
+  Percentiles p;
+  p.count = values.size ();
+  if (values.empty ())
+    return p;
+  std::sort (values.begin (), values.end ());
+  auto at = [&] (double q) {
+    return values[std::min (values.size () - 1,
+            static_cast<size_t> (q * static_cast<double> (values.size ())))];
+  };
+  p.p50 = at (0.50);
+  p.p99 = at (0.99);
+  p.max = values.back ();
+  return p;
+}
+
+// For each (end position, sent us) in @sent, the first arrival reaching that
+// end: its latency.
+void
+add_latencies (const std::vector<std::pair<uint64_t, gint64>> &sent,
+    const std::vector<std::pair<uint64_t, gint64>> &arrivals, std::vector<int64_t> &out)
+{
+  size_t a = 0;
+  for (const auto &[end, sent_us] : sent) {
+    while (a < arrivals.size () && arrivals[a].first < end)
+      a++;
+    if (a == arrivals.size ())
+      return;
+    out.push_back (arrivals[a].second - sent_us);
+  }
+}
+
+struct Direction {
+  uint64_t units_sent = 0, bytes_sent = 0, bytes_received = 0, lost = 0, skipped = 0;
+  uint64_t reordered = 0, corrupted = 0;
+  Percentiles latency;
+};
+
+struct RealtimeReport {
+  Direction inbound, outbound;  // caller -> fake server; fake server -> caller
+  int calls_failed = 0;
+  uint64_t marks_echoed = 0, clears = 0, unreadable = 0, dropped_appends = 0;
+  double cpu_us_per_frame = -1, cpu_us_per_frame_run = -1, rss_kb_per_call = -1;
+};
+
+RealtimeReport
+analyse (const RealtimeLoad &load, const FakeRealtimeServer &server)
+{
+  RealtimeReport r;
+  std::vector<int64_t> in_latency, out_latency;
+  for (size_t i = 0; i < load.callers.size (); i++) {
+    const Caller &c = load.callers[i];
+    const ServerCall &s = server.calls[i];
+    r.calls_failed += c.state == CallState::kFailed;
+    r.marks_echoed += c.marks_echoed;
+    r.clears += c.clears;
+    r.unreadable += c.unreadable;
+    r.dropped_appends += s.dropped_one;
+
+    std::vector<std::pair<uint64_t, gint64>> frames;
+    for (uint32_t f = 0; f < c.sent; f++)
+      frames.emplace_back (static_cast<uint64_t> (f + 1) * load.frame_bytes, c.send_us[f]);
+    add_latencies (frames, s.inbound.arrivals, in_latency);
+    r.inbound.units_sent += c.sent;
+    r.inbound.bytes_sent += static_cast<uint64_t> (c.sent) * load.frame_bytes;
+    r.inbound.bytes_received += s.inbound.intact;
+    r.inbound.skipped += s.inbound.skipped;
+    r.inbound.reordered += s.inbound.reordered;
+    r.inbound.corrupted += s.inbound.corrupted;
+
+    add_latencies (s.deltas, c.outbound.arrivals, out_latency);
+    r.outbound.units_sent += s.deltas.size ();
+    r.outbound.bytes_sent += s.echoed_bytes;
+    r.outbound.bytes_received += c.outbound.intact;
+    r.outbound.skipped += c.outbound.skipped;
+    r.outbound.reordered += c.outbound.reordered;
+    r.outbound.corrupted += c.outbound.corrupted;
+  }
+  for (Direction *d : { &r.inbound, &r.outbound })
+    d->lost = d->bytes_sent > d->bytes_received ? d->bytes_sent - d->bytes_received : 0;
+  r.inbound.latency = percentiles (std::move (in_latency));
+  r.outbound.latency = percentiles (std::move (out_latency));
+  const double us_per_tick = 1e6 / static_cast<double> (sysconf (_SC_CLK_TCK));
+  if (load.steady_start.valid && load.steady_end.valid && load.frames_in_steady > 0)
+    r.cpu_us_per_frame = static_cast<double> (load.steady_end.cpu_ticks
+            - load.steady_start.cpu_ticks) * us_per_tick
+        / static_cast<double> (load.frames_in_steady);
+  if (load.before.valid && load.after.valid && r.inbound.units_sent > 0)
+    r.cpu_us_per_frame_run = static_cast<double> (load.after.cpu_ticks - load.before.cpu_ticks)
+        * us_per_tick / static_cast<double> (r.inbound.units_sent);
+  if (load.before.valid && load.peak_rss_kb > 0)
+    r.rss_kb_per_call = (static_cast<double> (load.peak_rss_kb)
+            - static_cast<double> (load.before.rss_kb))
+        / static_cast<double> (load.callers.size ());
+  return r;
+}
+
+// Why the run failed, or "".
+std::string
+verdict (const RealtimeLoad &load, const FakeRealtimeServer &server, const RedisFigures &redis,
+    const RealtimeReport &r)
+{
+  if (load.cap_hit)
+    return "the --max-run-s cap ended the run";
+  if (r.calls_failed > 0)
+    return std::to_string (r.calls_failed) + " calls failed: " + load.first_error;
+  if (server.connections == 0)
+    return "no bridge connected to the fake Realtime server on port "
+        + std::to_string (load.options->realtime_port)
+        + " (is the daemon's OPENAI_REALTIME_URL ws://127.0.0.1:"
+        + std::to_string (load.options->realtime_port) + "/v1/realtime?)";
+  if (!server.problem.empty ())
+    return "the fake Realtime server saw: " + server.problem;
+  if (r.inbound.units_sent == 0)
+    return "no frame was sent";
+  if (r.inbound.lost > 0 || r.inbound.corrupted > 0 || r.inbound.reordered > 0)
+    return "caller -> Realtime: " + std::to_string (r.inbound.lost) + " bytes lost, "
+        + std::to_string (r.inbound.reordered) + " pieces reordered, "
+        + std::to_string (r.inbound.corrupted) + " corrupted";
+  if (r.outbound.lost > 0 || r.outbound.corrupted > 0 || r.outbound.reordered > 0)
+    return "Realtime -> caller: " + std::to_string (r.outbound.lost) + " bytes lost, "
+        + std::to_string (r.outbound.reordered) + " pieces reordered, "
+        + std::to_string (r.outbound.corrupted) + " corrupted";
+  if (!redis.error.empty ())
+    return redis.error;
+  if (redis.published != r.inbound.units_sent || redis.corrupted > 0)
+    return "Redis: " + std::to_string (redis.published) + " of "
+        + std::to_string (r.inbound.units_sent) + " frames published, "
+        + std::to_string (redis.corrupted) + " corrupted";
+  if (r.unreadable > 0)
+    return load.first_error;
+  return "";
+}
+
+void
+print_json (const RealtimeLoad &load, const FakeRealtimeServer &server,
+    const RedisFigures &redis, const RealtimeReport &r, const std::string &failure)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  auto integer = [&] (const char *name, int64_t value) {
+    json_builder_set_member_name (b, name);
+    json_builder_add_int_value (b, value);
+  };
+  auto real = [&] (const char *name, double value) {
+    json_builder_set_member_name (b, name);
+    if (value < 0)
+      json_builder_add_null_value (b);
+    else
+      json_builder_add_double_value (b, value);
+  };
+  auto direction = [&] (const char *name, const Direction &d, const char *units) {
+    json_builder_set_member_name (b, name);
+    json_builder_begin_object (b);
+    integer (units, static_cast<int64_t> (d.units_sent));
+    integer ("bytes_sent", static_cast<int64_t> (d.bytes_sent));
+    integer ("bytes_received", static_cast<int64_t> (d.bytes_received));
+    integer ("lost_bytes", static_cast<int64_t> (d.lost));
+    integer ("reordered", static_cast<int64_t> (d.reordered));
+    integer ("corrupted", static_cast<int64_t> (d.corrupted));
+    json_builder_set_member_name (b, "latency_us");
+    json_builder_begin_object (b);
+    integer ("p50", d.latency.p50);
+    integer ("p99", d.latency.p99);
+    integer ("max", d.latency.max);
+    integer ("samples", static_cast<int64_t> (d.latency.count));
+    json_builder_end_object (b);
+    json_builder_end_object (b);
+  };
+  const RealtimeLoadOptions &o = *load.options;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "run_id");
+  json_builder_add_string_value (b, load.run_id.c_str ());
+  json_builder_set_member_name (b, "flow");
+  json_builder_add_string_value (b, "realtime");
+  json_builder_set_member_name (b, "provider");
+  json_builder_add_string_value (b, "twilio");
+  integer ("calls", static_cast<int64_t> (load.callers.size ()));
+  integer ("calls_connected", load.connected);
+  integer ("calls_failed", r.calls_failed);
+  integer ("frame_ms", o.frame_ms);
+  integer ("delta_ms", o.delta_ms);
+  integer ("duration_s", o.duration_s);
+  integer ("realtime_connections", server.connections);
+  integer ("responses", static_cast<int64_t> (server.responses));
+  direction ("inbound", r.inbound, "frames_sent");
+  direction ("outbound", r.outbound, "deltas_sent");
+  integer ("marks_echoed", static_cast<int64_t> (r.marks_echoed));
+  integer ("clears", static_cast<int64_t> (r.clears));
+  json_builder_set_member_name (b, "redis");
+  json_builder_begin_object (b);
+  integer ("published", static_cast<int64_t> (redis.published));
+  integer ("lost", static_cast<int64_t> (r.inbound.units_sent > redis.published
+          ? r.inbound.units_sent - redis.published : 0));
+  integer ("duplicated", static_cast<int64_t> (redis.duplicated));
+  integer ("corrupted", static_cast<int64_t> (redis.corrupted));
+  integer ("call_ends", redis.call_ends);
+  json_builder_end_object (b);
+  if (o.daemon_pid > 0) {
+    json_builder_set_member_name (b, "daemon");
+    json_builder_begin_object (b);
+    real ("cpu_us_per_frame", r.cpu_us_per_frame);
+    real ("cpu_us_per_frame_whole_run", r.cpu_us_per_frame_run);
+    integer ("rss_kb_before", static_cast<int64_t> (load.before.rss_kb));
+    integer ("rss_kb_peak", static_cast<int64_t> (load.peak_rss_kb));
+    integer ("rss_kb_after", static_cast<int64_t> (load.after.rss_kb));
+    real ("rss_kb_per_call", r.rss_kb_per_call);
+    json_builder_end_object (b);
+  }
+  json_builder_set_member_name (b, "cap_hit");
+  json_builder_add_boolean_value (b, load.cap_hit);
+  json_builder_set_member_name (b, "error");
+  if (failure.empty ())
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, failure.c_str ());
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree gchar *text = json_to_string (root, FALSE);
+  std::printf ("%s\n", text);
+}
+
+void
+print_table (const RealtimeLoad &load, const FakeRealtimeServer &server,
+    const RedisFigures &redis, const RealtimeReport &r, const std::string &failure)
+{
+  const RealtimeLoadOptions &o = *load.options;
+  auto ms = [] (int64_t us) { return us < 0 ? -1.0 : static_cast<double> (us) / 1000.0; };
+  std::printf ("run %s: %zu twilio realtime calls, %d ms frames, %d ms deltas, %d s each\n",
+      load.run_id.c_str (), load.callers.size (), o.frame_ms, o.delta_ms, o.duration_s);
+  std::printf ("  %-30s %d (failed %d), %d Realtime sockets, %" PRIu64 " replies\n",
+      "calls connected", load.connected, r.calls_failed, server.connections,
+      server.responses);
+  for (const auto &[name, d, units] : { std::make_tuple ("caller -> Realtime", &r.inbound,
+           "frames"), std::make_tuple ("Realtime -> caller", &r.outbound, "deltas") }) {
+    std::printf ("  %s\n", name);
+    std::printf ("    %-28s %" PRIu64 " %s, %" PRIu64 " bytes\n", "sent", d->units_sent, units,
+        d->bytes_sent);
+    std::printf ("    %-28s %" PRIu64 " bytes\n", "received in order", d->bytes_received);
+    std::printf ("    %-28s %" PRIu64 " bytes (reordered %" PRIu64 ", corrupted %" PRIu64 ")\n",
+        "lost", d->lost, d->reordered, d->corrupted);
+    std::printf ("    %-28s p50 %.2f  p99 %.2f  max %.2f\n", "latency (ms)",
+        ms (d->latency.p50), ms (d->latency.p99), ms (d->latency.max));
+  }
+  std::printf ("  %-30s %" PRIu64 " (clears %" PRIu64 ")\n", "marks echoed", r.marks_echoed,
+      r.clears);
+  std::printf ("  %-30s %" PRIu64 " of %" PRIu64 " (dup %" PRIu64 ", corrupted %" PRIu64
+      "), call_end %d\n", "Redis frames published", redis.published, r.inbound.units_sent,
+      redis.duplicated, redis.corrupted, redis.call_ends);
+  if (o.daemon_pid > 0) {
+    std::printf ("  %-30s %.2f (whole run %.2f)\n", "daemon CPU us/frame", r.cpu_us_per_frame,
+        r.cpu_us_per_frame_run);
+    std::printf ("  %-30s before %" PRIu64 "  peak %" PRIu64 "  after %" PRIu64 "\n",
+        "daemon RSS (kB)", load.before.rss_kb, load.peak_rss_kb, load.after.rss_kb);
+    std::printf ("  %-30s %.1f\n", "daemon RSS per call (kB)", r.rss_kb_per_call);
+  }
+  if (!failure.empty ())
+    std::printf ("  FAILED: %s\n", failure.c_str ());
+}
+
+}  // namespace
+
+int
+run_realtime_load (const RealtimeLoadOptions &o)
+{
+  FakeRealtimeServer server (o);
+  std::string error;
+  if (!server.start (&error)) {
+    std::fprintf (stderr, "callstream-load: %s\n", error.c_str ());
+    return 2;
+  }
+  RealtimeLoad load;
+  load.options = &o;
+  const gint64 epoch_ms = g_get_real_time () / 1000;
+  load.run_id = std::to_string (epoch_ms % 100000000) + std::to_string (getpid () % 100);
+  load.frames_per_call = static_cast<uint32_t> (o.duration_s * 1000 / o.frame_ms);
+  load.frame_bytes = static_cast<size_t> (o.frame_ms) * kBytesPerMs;
+  load.audio.resize (load.frame_bytes);
+  load.callers.resize (static_cast<size_t> (o.calls));
+  for (size_t i = 0; i < load.callers.size (); i++) {
+    load.callers[i].load = &load;
+    load.callers[i].index = static_cast<uint32_t> (i);
+    load.callers[i].send_us.assign (load.frames_per_call, 0);
+  }
+  load.session = soup_session_new_with_options ("max-conns", o.calls + 16,
+      "max-conns-per-host", o.calls + 16, "timeout", 30, nullptr);
+  load.loop = g_main_loop_new (nullptr, FALSE);
+  load.before = read_proc (o.daemon_pid);
+  load.peak_rss_kb = load.before.rss_kb;
+  load.start_us = g_get_monotonic_time ();
+  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, 2, on_tick, &load, nullptr);
+  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
+      [] (gpointer data) -> gboolean {
+        auto *load = static_cast<RealtimeLoad *> (data);
+        load->cap_hit = true;
+        g_main_loop_quit (load->loop);
+        return G_SOURCE_REMOVE;
+      }, &load);
+  g_main_loop_run (load.loop);
+  g_source_remove (tick);
+  if (!load.cap_hit)
+    g_source_remove (cap);
+  if (!load.steady_over)
+    load.steady_end = read_proc (o.daemon_pid);
+
+  // The close handshakes finish while the Redis branch flushes.
+  for (int i = 0; i < 50 && g_main_context_iteration (nullptr, FALSE); i++) {
+  }
+  const gint64 flush_deadline = g_get_monotonic_time ()
+      + static_cast<gint64> (load.cap_hit ? 0 : o.flush_s) * G_USEC_PER_SEC;
+  RedisFigures redis = check_redis (load, flush_deadline);
+  while (g_main_context_iteration (nullptr, FALSE)) {
+  }
+  load.after = read_proc (o.daemon_pid);
+  load.peak_rss_kb = std::max (load.peak_rss_kb, load.after.rss_kb);
+  server.stop ();
+
+  const RealtimeReport report = analyse (load, server);
+  const std::string failure = verdict (load, server, redis, report);
+  if (o.json)
+    print_json (load, server, redis, report, failure);
+  else
+    print_table (load, server, redis, report, failure);
+
+  for (Caller &c : load.callers)
+    if (c.connection != nullptr) {
+      g_signal_handlers_disconnect_by_data (c.connection, &c);
+      g_object_unref (c.connection);
+    }
+  g_object_unref (load.session);
+  g_main_loop_unref (load.loop);
+  return failure.empty () ? 0 : 1;
+}
+
+}  // namespace callstream_load
