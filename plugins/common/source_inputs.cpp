@@ -1,5 +1,7 @@
 #include "common/source_inputs.h"
 
+#include "callstream-marshal.h"
+
 namespace callstream {
 
 namespace {
@@ -123,10 +125,15 @@ SourceInputs::install_push_message_signal (GObjectClass *klass)
    * pushed from the calling thread. Returns the flow of the push
    * (GST_FLOW_EOS once the call has ended).
    */
-  g_signal_new_class_handler ("push-message", G_TYPE_FROM_CLASS (klass),
+  // Typed marshallers (not the generic one): this runs for every message. The
+  // bytes are only read during the emission, so they are not copied for it.
+  const guint signal = g_signal_new_class_handler ("push-message", G_TYPE_FROM_CLASS (klass),
       GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK (push_message_handler), nullptr, nullptr, nullptr,
-      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE, G_TYPE_BYTES);
+      G_CALLBACK (push_message_handler), nullptr, nullptr, callstream_marshal_ENUM__ENUM_BOXED,
+      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE,
+      G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (signal, G_TYPE_FROM_CLASS (klass),
+      callstream_marshal_ENUM__ENUM_BOXEDv);
 }
 
 SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
