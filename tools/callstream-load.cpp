@@ -858,19 +858,8 @@ main (int argc, char **argv)
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
-  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, o.frame_ms == 20 ? 2 : 5, on_tick,
-      &load, nullptr);
-  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
-      [] (gpointer data) -> gboolean {
-        auto *load = static_cast<Load *> (data);
-        load->cap_hit = true;
-        g_main_loop_quit (load->loop);
-        return G_SOURCE_REMOVE;
-      }, &load);
-  g_main_loop_run (load.loop);
-  g_source_remove (tick);
-  if (!load.cap_hit)
-    g_source_remove (cap);
+  load.cap_hit = callstream_load::run_capped (load.loop, o.frame_ms == 20 ? 2 : 5, on_tick,
+      &load, o.max_run_s);
 
   // Let the close handshakes finish while the daemon flushes.
   const gint64 flush_deadline = g_get_monotonic_time () + static_cast<gint64> (

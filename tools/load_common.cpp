@@ -92,6 +92,28 @@ print_daemon_rows (const DaemonUsage &u, const DaemonFigures &f, int label_width
 }
 
 bool
+run_capped (GMainLoop *loop, guint tick_ms, GSourceFunc on_tick, gpointer data, int max_run_s)
+{
+  struct Cap {
+    GMainLoop *loop;
+    bool hit;
+  } cap_state = { loop, false };
+  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, tick_ms, on_tick, data, nullptr);
+  const guint cap = g_timeout_add_seconds (static_cast<guint> (max_run_s),
+      [] (gpointer data) -> gboolean {
+        auto *cap = static_cast<Cap *> (data);
+        cap->hit = true;
+        g_main_loop_quit (cap->loop);
+        return G_SOURCE_REMOVE;
+      }, &cap_state);
+  g_main_loop_run (loop);
+  g_source_remove (tick);
+  if (!cap_state.hit)
+    g_source_remove (cap);
+  return cap_state.hit;
+}
+
+bool
 is_loopback_host (const char *host)
 {
   return host != nullptr && (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1")

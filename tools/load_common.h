@@ -60,6 +60,14 @@ void print_daemon_rows (const DaemonUsage &usage, const DaemonFigures &figures,
     int label_width);
 
 // ---------------------------------------------------------------------------
+// The run.
+
+// Runs @loop, calling @on_tick every @tick_ms at high priority, until
+// something quits it or @max_run_s pass. True when the cap ended it.
+bool run_capped (GMainLoop *loop, guint tick_ms, GSourceFunc on_tick, gpointer data,
+    int max_run_s);
+
+// ---------------------------------------------------------------------------
 // Redis: a synchronous connection from a loopback redis:// URL.
 
 struct RedisContextDeleter {

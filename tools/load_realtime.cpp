@@ -1064,18 +1064,7 @@ run_realtime_load (const RealtimeLoadOptions &o)
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
-  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, 2, on_tick, &load, nullptr);
-  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
-      [] (gpointer data) -> gboolean {
-        auto *load = static_cast<RealtimeLoad *> (data);
-        load->cap_hit = true;
-        g_main_loop_quit (load->loop);
-        return G_SOURCE_REMOVE;
-      }, &load);
-  g_main_loop_run (load.loop);
-  g_source_remove (tick);
-  if (!load.cap_hit)
-    g_source_remove (cap);
+  load.cap_hit = run_capped (load.loop, 2, on_tick, &load, o.max_run_s);
   if (!load.steady_over)
     load.daemon.steady_end = sample_process (o.daemon_pid);
 
