@@ -20,7 +20,6 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <hiredis/hiredis.h>
-#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -37,12 +36,18 @@
 #include <thread>
 #include <vector>
 
-#include "load_websocket.h"
+#include "load_common.h"
 #include "load_realtime.h"
+#include "load_websocket.h"
 
 namespace {
 
+using callstream_load::DaemonUsage;
+using callstream_load::JsonReport;
 using callstream_load::LoadWebSocket;
+using callstream_load::RedisContextPtr;
+using callstream_load::RedisReplyPtr;
+using callstream_load::sample_process;
 
 enum class Provider { kExotel, kTwilio };
 
@@ -199,109 +204,6 @@ stop_message (const Options &o, const std::string &call_sid, uint32_t seq)
 }
 
 // ---------------------------------------------------------------------------
-// The daemon as /proc shows it.
-
-struct ProcSample {
-  bool valid = false;
-  uint64_t cpu_ticks = 0;  // utime + stime
-  uint64_t rss_kb = 0;
-};
-
-ProcSample
-sample_process (int pid)
-{
-  ProcSample sample;
-  if (pid <= 0)
-    return sample;
-  g_autofree gchar *stat = nullptr, *status = nullptr;
-  g_autofree gchar *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree gchar *status_path = g_strdup_printf ("/proc/%d/status", pid);
-  if (!g_file_get_contents (stat_path, &stat, nullptr, nullptr)
-      || !g_file_get_contents (status_path, &status, nullptr, nullptr))
-    return sample;
-  // Fields after the command name (which may hold spaces): state is field 3,
-  // utime 14, stime 15.
-  const char *rest = std::strrchr (stat, ')');
-  if (rest == nullptr)
-    return sample;
-  g_auto (GStrv) fields = g_strsplit (rest + 2, " ", 16);
-  if (g_strv_length (fields) < 14)
-    return sample;
-  sample.cpu_ticks = g_ascii_strtoull (fields[11], nullptr, 10)
-      + g_ascii_strtoull (fields[12], nullptr, 10);
-  if (const char *rss = std::strstr (status, "VmRSS:"))
-    sample.rss_kb = g_ascii_strtoull (rss + 6, nullptr, 10);
-  sample.valid = true;
-  return sample;
-}
-
-// ---------------------------------------------------------------------------
-// Redis: a synchronous connection from a loopback redis:// URL.
-
-struct RedisContextDeleter {
-  void operator() (redisContext *c) const { redisFree (c); }
-};
-using RedisContextPtr = std::unique_ptr<redisContext, RedisContextDeleter>;
-struct RedisReplyDeleter {
-  void operator() (redisReply *r) const { freeReplyObject (r); }
-};
-using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
-
-bool
-is_loopback_host (const char *host)
-{
-  return host != nullptr && (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "::1")
-      || g_str_equal (host, "[::1]") || g_ascii_strcasecmp (host, "localhost") == 0);
-}
-
-RedisReplyPtr
-redis_command (redisContext *c, const std::vector<std::string> &args)
-{
-  std::vector<const char *> argv;
-  std::vector<size_t> lengths;
-  for (const std::string &arg : args) {
-    argv.push_back (arg.data ());
-    lengths.push_back (arg.size ());
-  }
-  return RedisReplyPtr (static_cast<redisReply *> (redisCommandArgv (c,
-              static_cast<int> (args.size ()), argv.data (), lengths.data ())));
-}
-
-// Connects as @url says (password, db); the reason in @error otherwise.
-RedisContextPtr
-redis_connect (const std::string &url, std::string *error)
-{
-  g_autoptr (GUri) uri = g_uri_parse (url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
-  const timeval timeout = { 5, 0 };
-  RedisContextPtr c (redisConnectWithTimeout (g_uri_get_host (uri),
-          g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379, timeout));
-  if (!c || c->err) {
-    *error = std::string ("cannot connect to ") + url + ": " + (c ? c->errstr : "no memory");
-    return nullptr;
-  }
-  redisSetTimeout (c.get (), timeout);
-  std::vector<std::vector<std::string>> setup;
-  if (const char *password = g_uri_get_password (uri)) {
-    const char *user = g_uri_get_user (uri);
-    if (user != nullptr && *user != '\0')
-      setup.push_back ({ "AUTH", user, password });
-    else
-      setup.push_back ({ "AUTH", password });
-  }
-  const char *path = g_uri_get_path (uri);
-  if (path != nullptr && path[0] == '/' && path[1] != '\0')
-    setup.push_back ({ "SELECT", path + 1 });
-  for (const auto &command : setup) {
-    RedisReplyPtr reply = redis_command (c.get (), command);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      *error = command[0] + " failed on " + url + ": " + (reply ? reply->str : c->errstr);
-      return nullptr;
-    }
-  }
-  return c;
-}
-
-// ---------------------------------------------------------------------------
 // The reader: pages through the stream and keeps one compact record per
 // audio entry of this run, in stream order.
 
@@ -414,7 +316,7 @@ StreamReader::take_entry (const redisReply *entry)
 void
 StreamReader::run ()
 {
-  RedisContextPtr c = redis_connect (options->redis_url, &error);
+  RedisContextPtr c = callstream_load::redis_connect (options->redis_url, &error);
   if (!c)
     return;
   std::string from = start_id;
@@ -423,7 +325,7 @@ StreamReader::run ()
   while (deadline_us.load () == 0 && !stop_now.load ())
     g_usleep (50 * 1000);
   for (;;) {
-    RedisReplyPtr reply = redis_command (c.get (),
+    RedisReplyPtr reply = callstream_load::redis_command (c.get (),
         { "XRANGE", options->stream, from, "+", "COUNT", "2000" });
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
       error = "XRANGE " + options->stream + " failed: " + (reply ? reply->str : c->errstr);
@@ -434,10 +336,8 @@ StreamReader::run ()
     entries_read += reply->elements;
     if (reply->elements > 0) {
       // The next page starts just after the last id read.
-      const char *last = reply->element[reply->elements - 1]->element[0]->str;
-      const char *dash = std::strchr (last, '-');
-      from = std::string (last, dash - last) + "-"
-          + std::to_string (g_ascii_strtoull (dash + 1, nullptr, 10) + 1);
+      from = callstream_load::next_stream_id (
+          reply->element[reply->elements - 1]->element[0]->str);
       continue;
     }
     const gint64 deadline = deadline_us.load ();
@@ -488,10 +388,8 @@ struct Load {
 
   // Steady part: every call connected, none stopped yet.
   bool steady = false, steady_over = false;
-  uint64_t frames_total = 0, frames_in_steady = 0;
-  ProcSample before, steady_start, steady_end, after;
-  uint64_t peak_rss_kb = 0;
-  gint64 next_sample_us = 0;
+  uint64_t frames_total = 0;
+  DaemonUsage daemon;
   std::vector<uint8_t> audio;
   std::string message;  // the frame being sent
 
@@ -590,7 +488,7 @@ send_frame (Call &call)
   call.socket.send_text (load->message);
   load->frames_total++;
   if (load->steady && !load->steady_over)
-    load->frames_in_steady++;
+    load->daemon.frames_in_steady++;
 }
 
 void
@@ -601,19 +499,9 @@ stop_call (Call &call)
   call.socket.close (1000);
   if (!load->steady_over && load->steady) {
     load->steady_over = true;
-    load->steady_end = sample_process (load->options.daemon_pid);
+    load->daemon.steady_end = sample_process (load->options.daemon_pid);
   }
   finish_call (call, CallState::kStopped);
-}
-
-void
-sample_rss (Load *load, gint64 now)
-{
-  if (load->options.daemon_pid <= 0 || now < load->next_sample_us)
-    return;
-  load->next_sample_us = now + 250 * 1000;
-  const ProcSample sample = sample_process (load->options.daemon_pid);
-  load->peak_rss_kb = std::max (load->peak_rss_kb, sample.rss_kb);
 }
 
 // The one timer of the run: connects the calls whose ramp-up time has come
@@ -631,7 +519,7 @@ on_tick (gpointer data)
     start_connecting (load->calls[load->next_to_connect++]);
   if (!load->steady && load->connected == static_cast<int> (n)) {
     load->steady = true;
-    load->steady_start = sample_process (load->options.daemon_pid);
+    load->daemon.steady_start = sample_process (load->options.daemon_pid);
   }
   const gint64 frame_us = static_cast<gint64> (load->options.frame_ms) * 1000;
   for (Call &call : load->calls) {
@@ -657,7 +545,7 @@ on_tick (gpointer data)
       call.next_due_us += frame_us;
     }
   }
-  sample_rss (load, now);
+  load->daemon.sample_rss (now);
   return G_SOURCE_CONTINUE;
 }
 
@@ -725,12 +613,12 @@ parse_options (int argc, char **argv, Options *o)
         : g_uri_parse (o->redis_url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
     if (ws == nullptr || !g_str_equal (g_uri_get_scheme (ws), "ws"))
       problem = "--url must be a ws:// URL (got \"" + o->url + "\")";
-    else if (!is_loopback_host (g_uri_get_host (ws)))
+    else if (!callstream_load::is_loopback_host (g_uri_get_host (ws)))
       problem = std::string ("--url host ") + g_uri_get_host (ws)
           + " is not loopback: only 127.0.0.1, ::1 or localhost";
     else if (redis == nullptr || !g_str_equal (g_uri_get_scheme (redis), "redis"))
       problem = "--redis-url must be a redis:// URL (got \"" + o->redis_url + "\")";
-    else if (!is_loopback_host (g_uri_get_host (redis)))
+    else if (!callstream_load::is_loopback_host (g_uri_get_host (redis)))
       problem = std::string ("--redis-url host ") + g_uri_get_host (redis)
           + " is not loopback: only 127.0.0.1, ::1 or localhost";
     else if (provider == nullptr || (!g_str_equal (provider, "exotel")
@@ -805,10 +693,9 @@ parse_options (int argc, char **argv, Options *o)
 struct Report {
   uint64_t sent = 0, published = 0, lost = 0, duplicated = 0, reordered = 0, corrupted = 0;
   uint64_t unexpected = 0;  // entries for a seq never sent
-  int64_t p50 = -1, p99 = -1, max = -1;
+  callstream_load::Percentiles latency;  // ms
   int calls_failed = 0;
-  double cpu_us_per_frame = -1, cpu_us_per_frame_run = -1;
-  double rss_kb_per_call = -1;
+  callstream_load::DaemonFigures daemon;
 };
 
 Report
@@ -818,7 +705,7 @@ analyse (const Load &load, const StreamReader &reader)
   const size_t n = load.calls.size ();
   std::vector<std::vector<uint8_t>> seen (n);
   std::vector<uint32_t> highest (n, 0);
-  std::vector<int32_t> latencies;
+  std::vector<int32_t> latencies;  // ms
   for (size_t i = 0; i < n; i++) {
     seen[i].assign (load.calls[i].sent, 0);
     r.sent += load.calls[i].sent;
@@ -846,95 +733,39 @@ analyse (const Load &load, const StreamReader &reader)
             - (load.epoch_ms + call.send_ms[frame.seq - 1])));
   }
   r.lost = r.sent - r.published;
-  if (!latencies.empty ()) {
-    std::sort (latencies.begin (), latencies.end ());
-    auto at = [&] (double q) {
-      return latencies[std::min (latencies.size () - 1,
-              static_cast<size_t> (q * static_cast<double> (latencies.size ())))];
-    };
-    r.p50 = at (0.50);
-    r.p99 = at (0.99);
-    r.max = latencies.back ();
-  }
-  const double us_per_tick = 1e6 / static_cast<double> (sysconf (_SC_CLK_TCK));
-  if (load.steady_start.valid && load.steady_end.valid && load.frames_in_steady > 0)
-    r.cpu_us_per_frame = static_cast<double> (load.steady_end.cpu_ticks
-            - load.steady_start.cpu_ticks) * us_per_tick
-        / static_cast<double> (load.frames_in_steady);
-  if (load.before.valid && load.after.valid && r.sent > 0)
-    r.cpu_us_per_frame_run = static_cast<double> (load.after.cpu_ticks - load.before.cpu_ticks)
-        * us_per_tick / static_cast<double> (r.sent);
-  if (load.before.valid && load.peak_rss_kb > 0)
-    r.rss_kb_per_call = (static_cast<double> (load.peak_rss_kb)
-            - static_cast<double> (load.before.rss_kb)) / static_cast<double> (n);
+  r.latency = callstream_load::percentiles (std::move (latencies));
+  r.daemon = callstream_load::daemon_figures (load.daemon, r.sent, n);
   return r;
 }
 
 void
 print_json (const Load &load, const StreamReader &reader, const Report &r)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  auto integer = [&] (const char *name, int64_t value) {
-    json_builder_set_member_name (b, name);
-    json_builder_add_int_value (b, value);
-  };
-  auto real = [&] (const char *name, double value) {
-    json_builder_set_member_name (b, name);
-    if (value < 0)
-      json_builder_add_null_value (b);
-    else
-      json_builder_add_double_value (b, value);
-  };
-  json_builder_set_member_name (b, "run_id");
-  json_builder_add_string_value (b, load.run_id.c_str ());
-  json_builder_set_member_name (b, "provider");
-  json_builder_add_string_value (b,
-      load.options.provider == Provider::kExotel ? "exotel" : "twilio");
-  integer ("calls", static_cast<int64_t> (load.calls.size ()));
-  integer ("calls_connected", load.connected);
-  integer ("calls_failed", r.calls_failed);
-  integer ("frame_ms", load.options.frame_ms);
-  integer ("duration_s", load.options.duration_s);
-  integer ("sent", static_cast<int64_t> (r.sent));
-  integer ("published", static_cast<int64_t> (r.published));
-  integer ("lost", static_cast<int64_t> (r.lost));
-  integer ("duplicated", static_cast<int64_t> (r.duplicated));
-  integer ("reordered", static_cast<int64_t> (r.reordered));
-  integer ("corrupted", static_cast<int64_t> (r.corrupted));
-  integer ("unexpected", static_cast<int64_t> (r.unexpected));
-  integer ("call_ends", reader.call_ends.load ());
-  json_builder_set_member_name (b, "latency_ms");
-  json_builder_begin_object (b);
-  integer ("p50", r.p50);
-  integer ("p99", r.p99);
-  integer ("max", r.max);
-  json_builder_end_object (b);
-  if (load.options.daemon_pid > 0) {
-    json_builder_set_member_name (b, "daemon");
-    json_builder_begin_object (b);
-    real ("cpu_us_per_frame", r.cpu_us_per_frame);
-    real ("cpu_us_per_frame_whole_run", r.cpu_us_per_frame_run);
-    integer ("rss_kb_before", static_cast<int64_t> (load.before.rss_kb));
-    integer ("rss_kb_peak", static_cast<int64_t> (load.peak_rss_kb));
-    integer ("rss_kb_after", static_cast<int64_t> (load.after.rss_kb));
-    real ("rss_kb_per_call", r.rss_kb_per_call);
-    json_builder_end_object (b);
-  }
-  json_builder_set_member_name (b, "cap_hit");
-  json_builder_add_boolean_value (b, load.cap_hit);
-  json_builder_set_member_name (b, "error");
-  const std::string error = !reader.error.empty () ? reader.error : load.first_error;
-  if (error.empty ())
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_string_value (b, error.c_str ());
-  json_builder_end_object (b);
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (generator, root);
-  g_autofree gchar *text = json_generator_to_data (generator, nullptr);
-  std::printf ("%s\n", text);
+  JsonReport json;
+  json.string ("run_id", load.run_id.c_str ());
+  json.string ("provider", load.options.provider == Provider::kExotel ? "exotel" : "twilio");
+  json.integer ("calls", static_cast<int64_t> (load.calls.size ()));
+  json.integer ("calls_connected", load.connected);
+  json.integer ("calls_failed", r.calls_failed);
+  json.integer ("frame_ms", load.options.frame_ms);
+  json.integer ("duration_s", load.options.duration_s);
+  json.integer ("sent", static_cast<int64_t> (r.sent));
+  json.integer ("published", static_cast<int64_t> (r.published));
+  json.integer ("lost", static_cast<int64_t> (r.lost));
+  json.integer ("duplicated", static_cast<int64_t> (r.duplicated));
+  json.integer ("reordered", static_cast<int64_t> (r.reordered));
+  json.integer ("corrupted", static_cast<int64_t> (r.corrupted));
+  json.integer ("unexpected", static_cast<int64_t> (r.unexpected));
+  json.integer ("call_ends", reader.call_ends.load ());
+  json.begin_object ("latency_ms");
+  json.integer ("p50", r.latency.p50);
+  json.integer ("p99", r.latency.p99);
+  json.integer ("max", r.latency.max);
+  json.end_object ();
+  json.daemon (load.daemon, r.daemon);
+  json.boolean ("cap_hit", load.cap_hit);
+  json.string_or_null ("error", !reader.error.empty () ? reader.error : load.first_error);
+  json.print ();
 }
 
 void
@@ -954,14 +785,8 @@ print_table (const Load &load, const StreamReader &reader, const Report &r)
   std::printf ("  %-28s %" PRIu64 "\n", "corrupted", r.corrupted);
   std::printf ("  %-28s %d of %zu\n", "call_end entries", reader.call_ends.load (), load.calls.size ());
   std::printf ("  %-28s p50 %" PRId64 "  p99 %" PRId64 "  max %" PRId64 "\n",
-      "latency send->Redis (ms)", r.p50, r.p99, r.max);
-  if (o.daemon_pid > 0) {
-    std::printf ("  %-28s %.2f (whole run %.2f)\n", "daemon CPU us/frame", r.cpu_us_per_frame,
-        r.cpu_us_per_frame_run);
-    std::printf ("  %-28s before %" PRIu64 "  peak %" PRIu64 "  after %" PRIu64 "\n",
-        "daemon RSS (kB)", load.before.rss_kb, load.peak_rss_kb, load.after.rss_kb);
-    std::printf ("  %-28s %.1f\n", "daemon RSS per call (kB)", r.rss_kb_per_call);
-  }
+      "latency send->Redis (ms)", r.latency.p50, r.latency.p99, r.latency.max);
+  callstream_load::print_daemon_rows (load.daemon, r.daemon, 28);
   if (load.cap_hit)
     std::printf ("  the --max-run-s cap (%d s) ended the run\n", o.max_run_s);
   if (!reader.error.empty ())
@@ -1031,22 +856,10 @@ main (int argc, char **argv)
   const guint sockets = g_unix_fd_add_full (G_PRIORITY_HIGH, load.epoll_fd, G_IO_IN,
       on_sockets_ready, &load, nullptr);
   load.loop = g_main_loop_new (nullptr, FALSE);
-  load.before = sample_process (o.daemon_pid);
-  load.peak_rss_kb = load.before.rss_kb;
+  load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
-  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, o.frame_ms == 20 ? 2 : 5, on_tick,
-      &load, nullptr);
-  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
-      [] (gpointer data) -> gboolean {
-        auto *load = static_cast<Load *> (data);
-        load->cap_hit = true;
-        g_main_loop_quit (load->loop);
-        return G_SOURCE_REMOVE;
-      }, &load);
-  g_main_loop_run (load.loop);
-  g_source_remove (tick);
-  if (!load.cap_hit)
-    g_source_remove (cap);
+  load.cap_hit = callstream_load::run_capped (load.loop, o.frame_ms == 20 ? 2 : 5, on_tick,
+      &load, o.max_run_s);
 
   // Let the close handshakes finish while the daemon flushes.
   const gint64 flush_deadline = g_get_monotonic_time () + static_cast<gint64> (
@@ -1060,15 +873,14 @@ main (int argc, char **argv)
     if (reader.call_ends >= load.connected)  // a racy read, only to stop pumping early
       break;
     g_usleep (10 * 1000);
-    sample_rss (&load, g_get_monotonic_time ());
+    load.daemon.sample_rss (g_get_monotonic_time ());
   }
   if (load.cap_hit)
     reader.stop_now = true;
   reader_thread.join ();
   if (!load.steady_over)
-    load.steady_end = sample_process (o.daemon_pid);
-  load.after = sample_process (o.daemon_pid);
-  load.peak_rss_kb = std::max (load.peak_rss_kb, load.after.rss_kb);
+    load.daemon.steady_end = sample_process (o.daemon_pid);
+  load.daemon.end ();
 
   const Report report = analyse (load, reader);
   if (o.json)

@@ -17,6 +17,8 @@
 // records during the run; they are compared after the server thread joined.
 #include "load_realtime.h"
 
+#include "load_common.h"
+
 #include <gio/gio.h>
 #include <hiredis/hiredis.h>
 #include <json-glib/json-glib.h>
@@ -483,41 +485,6 @@ FakeRealtimeServer::on_idle_check ()
 }
 
 // ---------------------------------------------------------------------------
-// The daemon as /proc shows it.
-
-struct ProcFigures {
-  bool valid = false;
-  uint64_t cpu_ticks = 0;
-  uint64_t rss_kb = 0;
-};
-
-ProcFigures
-read_proc (int pid)
-{
-  ProcFigures f;
-  if (pid <= 0)
-    return f;
-  g_autofree gchar *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree gchar *statm_path = g_strdup_printf ("/proc/%d/statm", pid);
-  g_autofree gchar *stat = nullptr, *statm = nullptr;
-  if (!g_file_get_contents (stat_path, &stat, nullptr, nullptr)
-      || !g_file_get_contents (statm_path, &statm, nullptr, nullptr))
-    return f;
-  const char *after_name = std::strrchr (stat, ')');
-  unsigned long long utime = 0, stime = 0, pages = 0;
-  // After ") ": state, then fields 4..13, utime (14) and stime (15).
-  if (after_name == nullptr
-      || std::sscanf (after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-          &utime, &stime) != 2
-      || std::sscanf (statm, "%*u %llu", &pages) != 1)
-    return f;
-  f.cpu_ticks = utime + stime;
-  f.rss_kb = pages * static_cast<unsigned long long> (sysconf (_SC_PAGESIZE)) / 1024;
-  f.valid = true;
-  return f;
-}
-
-// ---------------------------------------------------------------------------
 // The callers, all on the main context.
 
 enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kDraining, kStopped,
@@ -560,10 +527,7 @@ struct RealtimeLoad {
   bool cap_hit = false;
   std::string first_error;
   bool steady = false, steady_over = false;
-  uint64_t frames_in_steady = 0;
-  ProcFigures before, steady_start, steady_end, after;
-  uint64_t peak_rss_kb = 0;
-  gint64 next_sample_us = 0;
+  DaemonUsage daemon;
   std::vector<uint8_t> audio;
 
   std::string call_sid (uint32_t index) const
@@ -712,7 +676,7 @@ send_frame (Caller &c)
   c.send_us[seq - 1] = g_get_monotonic_time ();
   send_twilio (c, message);
   if (load.steady && !load.steady_over)
-    load.frames_in_steady++;
+    load.daemon.frames_in_steady++;
 }
 
 void
@@ -744,7 +708,7 @@ on_tick (gpointer data)
   }
   if (!load.steady && load.connected == static_cast<int> (n)) {
     load.steady = true;
-    load.steady_start = read_proc (load.options->daemon_pid);
+    load.daemon.steady_start = sample_process (load.options->daemon_pid);
   }
   const gint64 frame_us = static_cast<gint64> (load.options->frame_ms) * 1000;
   for (Caller &c : load.callers) {
@@ -765,7 +729,7 @@ on_tick (gpointer data)
         c.drain_deadline_us = now + std::max<gint64> (1, load.options->flush_s) * G_USEC_PER_SEC;
         if (load.steady && !load.steady_over) {
           load.steady_over = true;
-          load.steady_end = read_proc (load.options->daemon_pid);
+          load.daemon.steady_end = sample_process (load.options->daemon_pid);
         }
         break;
       }
@@ -777,10 +741,7 @@ on_tick (gpointer data)
             || now >= c.drain_deadline_us))
       stop_caller (c);
   }
-  if (load.options->daemon_pid > 0 && now >= load.next_sample_us) {
-    load.next_sample_us = now + 250 * 1000;
-    load.peak_rss_kb = std::max (load.peak_rss_kb, read_proc (load.options->daemon_pid).rss_kb);
-  }
+  load.daemon.sample_rss (now);
   return G_SOURCE_CONTINUE;
 }
 
@@ -793,11 +754,6 @@ struct RedisFigures {
   int call_ends = 0;
   std::string error;
 };
-
-struct RedisReplyFree {
-  void operator() (redisReply *r) const { freeReplyObject (r); }
-};
-using RedisReplyHolder = std::unique_ptr<redisReply, RedisReplyFree>;
 
 const redisReply *
 entry_field (const redisReply *fields, const char *name)
@@ -815,35 +771,9 @@ check_redis (const RealtimeLoad &load, gint64 deadline_us)
 {
   RedisFigures r;
   const RealtimeLoadOptions &o = *load.options;
-  g_autoptr (GUri) uri = g_uri_parse (o.redis_url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
-  const timeval timeout = { 5, 0 };
-  std::unique_ptr<redisContext, void (*) (redisContext *)> c (redisConnectWithTimeout (
-          g_uri_get_host (uri), g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379,
-          timeout), redisFree);
-  if (!c || c->err) {
-    r.error = "cannot connect to " + o.redis_url + ": " + (c ? c->errstr : "no memory");
+  RedisContextPtr c = redis_connect (o.redis_url, &r.error);
+  if (!c)
     return r;
-  }
-  auto command = [&] (std::vector<std::string> args) {
-    std::vector<const char *> argv;
-    std::vector<size_t> lengths;
-    for (const std::string &a : args) {
-      argv.push_back (a.c_str ());
-      lengths.push_back (a.size ());
-    }
-    return RedisReplyHolder (static_cast<redisReply *> (redisCommandArgv (c.get (),
-                static_cast<int> (argv.size ()), argv.data (), lengths.data ())));
-  };
-  if (const char *password = g_uri_get_password (uri)) {
-    RedisReplyHolder auth = command ({ "AUTH", password });
-    if (!auth || auth->type == REDIS_REPLY_ERROR) {
-      r.error = "AUTH failed on " + o.redis_url;
-      return r;
-    }
-  }
-  const char *path = g_uri_get_path (uri);
-  if (path != nullptr && path[0] == '/' && path[1] != '\0')
-    command ({ "SELECT", path + 1 });
   const std::string prefix = load.call_sid (0).substr (0, load.call_sid (0).size () - 1);
   const size_t n = load.callers.size ();
   std::vector<std::vector<uint8_t>> seen (n);
@@ -854,7 +784,8 @@ check_redis (const RealtimeLoad &load, gint64 deadline_us)
   std::string from = std::to_string (g_get_real_time () / 1000
       - (g_get_monotonic_time () - load.start_us) / 1000 - 1000) + "-0";
   for (;;) {
-    RedisReplyHolder reply = command ({ "XRANGE", o.stream, from, "+", "COUNT", "2000" });
+    RedisReplyPtr reply = redis_command (c.get (),
+        { "XRANGE", o.stream, from, "+", "COUNT", "2000" });
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
       r.error = "XRANGE " + o.stream + " failed: " + (reply ? reply->str : c->errstr);
       return r;
@@ -900,10 +831,7 @@ check_redis (const RealtimeLoad &load, gint64 deadline_us)
       }
     }
     if (reply->elements > 0) {
-      const char *last = reply->element[reply->elements - 1]->element[0]->str;
-      const char *dash = std::strchr (last, '-');
-      from = std::string (last, dash - last) + "-"
-          + std::to_string (g_ascii_strtoull (dash + 1, nullptr, 10) + 1);
+      from = next_stream_id (reply->element[reply->elements - 1]->element[0]->str);
       continue;
     }
     if (r.call_ends >= load.connected || g_get_monotonic_time () > deadline_us)
@@ -916,29 +844,6 @@ check_redis (const RealtimeLoad &load, gint64 deadline_us)
 
 // ---------------------------------------------------------------------------
 // The report.
-
-struct Percentiles {
-  int64_t p50 = -1, p99 = -1, max = -1;  // microseconds
-  size_t count = 0;
-};
-
-Percentiles
-percentiles (std::vector<int64_t> values)
-{
-  Percentiles p;
-  p.count = values.size ();
-  if (values.empty ())
-    return p;
-  std::sort (values.begin (), values.end ());
-  auto at = [&] (double q) {
-    return values[std::min (values.size () - 1,
-            static_cast<size_t> (q * static_cast<double> (values.size ())))];
-  };
-  p.p50 = at (0.50);
-  p.p99 = at (0.99);
-  p.max = values.back ();
-  return p;
-}
 
 // For each (end position, sent us) in @sent, the first arrival reaching that
 // end: its latency.
@@ -959,14 +864,14 @@ add_latencies (const std::vector<std::pair<uint64_t, gint64>> &sent,
 struct Direction {
   uint64_t units_sent = 0, bytes_sent = 0, bytes_received = 0, lost = 0, skipped = 0;
   uint64_t reordered = 0, corrupted = 0;
-  Percentiles latency;
+  Percentiles latency;  // us
 };
 
 struct RealtimeReport {
   Direction inbound, outbound;  // caller -> fake server; fake server -> caller
   int calls_failed = 0;
   uint64_t marks_echoed = 0, clears = 0, unreadable = 0, dropped_appends = 0;
-  double cpu_us_per_frame = -1, cpu_us_per_frame_run = -1, rss_kb_per_call = -1;
+  DaemonFigures daemon;
 };
 
 RealtimeReport
@@ -1006,18 +911,7 @@ analyse (const RealtimeLoad &load, const FakeRealtimeServer &server)
     d->lost = d->bytes_sent > d->bytes_received ? d->bytes_sent - d->bytes_received : 0;
   r.inbound.latency = percentiles (std::move (in_latency));
   r.outbound.latency = percentiles (std::move (out_latency));
-  const double us_per_tick = 1e6 / static_cast<double> (sysconf (_SC_CLK_TCK));
-  if (load.steady_start.valid && load.steady_end.valid && load.frames_in_steady > 0)
-    r.cpu_us_per_frame = static_cast<double> (load.steady_end.cpu_ticks
-            - load.steady_start.cpu_ticks) * us_per_tick
-        / static_cast<double> (load.frames_in_steady);
-  if (load.before.valid && load.after.valid && r.inbound.units_sent > 0)
-    r.cpu_us_per_frame_run = static_cast<double> (load.after.cpu_ticks - load.before.cpu_ticks)
-        * us_per_tick / static_cast<double> (r.inbound.units_sent);
-  if (load.before.valid && load.peak_rss_kb > 0)
-    r.rss_kb_per_call = (static_cast<double> (load.peak_rss_kb)
-            - static_cast<double> (load.before.rss_kb))
-        / static_cast<double> (load.callers.size ());
+  r.daemon = daemon_figures (load.daemon, r.inbound.units_sent, load.callers.size ());
   return r;
 }
 
@@ -1062,87 +956,51 @@ void
 print_json (const RealtimeLoad &load, const FakeRealtimeServer &server,
     const RedisFigures &redis, const RealtimeReport &r, const std::string &failure)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  auto integer = [&] (const char *name, int64_t value) {
-    json_builder_set_member_name (b, name);
-    json_builder_add_int_value (b, value);
-  };
-  auto real = [&] (const char *name, double value) {
-    json_builder_set_member_name (b, name);
-    if (value < 0)
-      json_builder_add_null_value (b);
-    else
-      json_builder_add_double_value (b, value);
-  };
+  JsonReport json;
   auto direction = [&] (const char *name, const Direction &d, const char *units) {
-    json_builder_set_member_name (b, name);
-    json_builder_begin_object (b);
-    integer (units, static_cast<int64_t> (d.units_sent));
-    integer ("bytes_sent", static_cast<int64_t> (d.bytes_sent));
-    integer ("bytes_received", static_cast<int64_t> (d.bytes_received));
-    integer ("lost_bytes", static_cast<int64_t> (d.lost));
-    integer ("reordered", static_cast<int64_t> (d.reordered));
-    integer ("corrupted", static_cast<int64_t> (d.corrupted));
-    json_builder_set_member_name (b, "latency_us");
-    json_builder_begin_object (b);
-    integer ("p50", d.latency.p50);
-    integer ("p99", d.latency.p99);
-    integer ("max", d.latency.max);
-    integer ("samples", static_cast<int64_t> (d.latency.count));
-    json_builder_end_object (b);
-    json_builder_end_object (b);
+    json.begin_object (name);
+    json.integer (units, static_cast<int64_t> (d.units_sent));
+    json.integer ("bytes_sent", static_cast<int64_t> (d.bytes_sent));
+    json.integer ("bytes_received", static_cast<int64_t> (d.bytes_received));
+    json.integer ("lost_bytes", static_cast<int64_t> (d.lost));
+    json.integer ("reordered", static_cast<int64_t> (d.reordered));
+    json.integer ("corrupted", static_cast<int64_t> (d.corrupted));
+    json.begin_object ("latency_us");
+    json.integer ("p50", d.latency.p50);
+    json.integer ("p99", d.latency.p99);
+    json.integer ("max", d.latency.max);
+    json.integer ("samples", static_cast<int64_t> (d.latency.count));
+    json.end_object ();
+    json.end_object ();
   };
   const RealtimeLoadOptions &o = *load.options;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "run_id");
-  json_builder_add_string_value (b, load.run_id.c_str ());
-  json_builder_set_member_name (b, "flow");
-  json_builder_add_string_value (b, "realtime");
-  json_builder_set_member_name (b, "provider");
-  json_builder_add_string_value (b, "twilio");
-  integer ("calls", static_cast<int64_t> (load.callers.size ()));
-  integer ("calls_connected", load.connected);
-  integer ("calls_failed", r.calls_failed);
-  integer ("frame_ms", o.frame_ms);
-  integer ("delta_ms", o.delta_ms);
-  integer ("duration_s", o.duration_s);
-  integer ("realtime_connections", server.connections);
-  integer ("responses", static_cast<int64_t> (server.responses));
+  json.string ("run_id", load.run_id.c_str ());
+  json.string ("flow", "realtime");
+  json.string ("provider", "twilio");
+  json.integer ("calls", static_cast<int64_t> (load.callers.size ()));
+  json.integer ("calls_connected", load.connected);
+  json.integer ("calls_failed", r.calls_failed);
+  json.integer ("frame_ms", o.frame_ms);
+  json.integer ("delta_ms", o.delta_ms);
+  json.integer ("duration_s", o.duration_s);
+  json.integer ("realtime_connections", server.connections);
+  json.integer ("responses", static_cast<int64_t> (server.responses));
   direction ("inbound", r.inbound, "frames_sent");
   direction ("outbound", r.outbound, "deltas_sent");
-  integer ("marks_echoed", static_cast<int64_t> (r.marks_echoed));
-  integer ("clears", static_cast<int64_t> (r.clears));
-  json_builder_set_member_name (b, "redis");
-  json_builder_begin_object (b);
-  integer ("published", static_cast<int64_t> (redis.published));
-  integer ("lost", static_cast<int64_t> (r.inbound.units_sent > redis.published
+  json.integer ("marks_echoed", static_cast<int64_t> (r.marks_echoed));
+  json.integer ("clears", static_cast<int64_t> (r.clears));
+  json.begin_object ("redis");
+  json.integer ("published", static_cast<int64_t> (redis.published));
+  json.integer ("lost", static_cast<int64_t> (r.inbound.units_sent > redis.published
           ? r.inbound.units_sent - redis.published : 0));
-  integer ("duplicated", static_cast<int64_t> (redis.duplicated));
-  integer ("corrupted", static_cast<int64_t> (redis.corrupted));
-  integer ("call_ends", redis.call_ends);
-  json_builder_end_object (b);
-  if (o.daemon_pid > 0) {
-    json_builder_set_member_name (b, "daemon");
-    json_builder_begin_object (b);
-    real ("cpu_us_per_frame", r.cpu_us_per_frame);
-    real ("cpu_us_per_frame_whole_run", r.cpu_us_per_frame_run);
-    integer ("rss_kb_before", static_cast<int64_t> (load.before.rss_kb));
-    integer ("rss_kb_peak", static_cast<int64_t> (load.peak_rss_kb));
-    integer ("rss_kb_after", static_cast<int64_t> (load.after.rss_kb));
-    real ("rss_kb_per_call", r.rss_kb_per_call);
-    json_builder_end_object (b);
-  }
-  json_builder_set_member_name (b, "cap_hit");
-  json_builder_add_boolean_value (b, load.cap_hit);
-  json_builder_set_member_name (b, "error");
-  if (failure.empty ())
-    json_builder_add_null_value (b);
-  else
-    json_builder_add_string_value (b, failure.c_str ());
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree gchar *text = json_to_string (root, FALSE);
-  std::printf ("%s\n", text);
+  json.integer ("duplicated", static_cast<int64_t> (redis.duplicated));
+  json.integer ("corrupted", static_cast<int64_t> (redis.corrupted));
+  json.integer ("call_ends", redis.call_ends);
+  json.end_object ();
+  json.daemon (load.daemon, r.daemon);
+  json.boolean ("cap_hit", load.cap_hit);
+  json.string_or_null ("error", failure);
+  json.print ();
 }
 
 void
@@ -1172,13 +1030,7 @@ print_table (const RealtimeLoad &load, const FakeRealtimeServer &server,
   std::printf ("  %-30s %" PRIu64 " of %" PRIu64 " (dup %" PRIu64 ", corrupted %" PRIu64
       "), call_end %d\n", "Redis frames published", redis.published, r.inbound.units_sent,
       redis.duplicated, redis.corrupted, redis.call_ends);
-  if (o.daemon_pid > 0) {
-    std::printf ("  %-30s %.2f (whole run %.2f)\n", "daemon CPU us/frame", r.cpu_us_per_frame,
-        r.cpu_us_per_frame_run);
-    std::printf ("  %-30s before %" PRIu64 "  peak %" PRIu64 "  after %" PRIu64 "\n",
-        "daemon RSS (kB)", load.before.rss_kb, load.peak_rss_kb, load.after.rss_kb);
-    std::printf ("  %-30s %.1f\n", "daemon RSS per call (kB)", r.rss_kb_per_call);
-  }
+  print_daemon_rows (load.daemon, r.daemon, 30);
   if (!failure.empty ())
     std::printf ("  FAILED: %s\n", failure.c_str ());
 }
@@ -1210,23 +1062,11 @@ run_realtime_load (const RealtimeLoadOptions &o)
   load.session = soup_session_new_with_options ("max-conns", o.calls + 16,
       "max-conns-per-host", o.calls + 16, "timeout", 30, nullptr);
   load.loop = g_main_loop_new (nullptr, FALSE);
-  load.before = read_proc (o.daemon_pid);
-  load.peak_rss_kb = load.before.rss_kb;
+  load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
-  const guint tick = g_timeout_add_full (G_PRIORITY_HIGH, 2, on_tick, &load, nullptr);
-  const guint cap = g_timeout_add_seconds (static_cast<guint> (o.max_run_s),
-      [] (gpointer data) -> gboolean {
-        auto *load = static_cast<RealtimeLoad *> (data);
-        load->cap_hit = true;
-        g_main_loop_quit (load->loop);
-        return G_SOURCE_REMOVE;
-      }, &load);
-  g_main_loop_run (load.loop);
-  g_source_remove (tick);
-  if (!load.cap_hit)
-    g_source_remove (cap);
+  load.cap_hit = run_capped (load.loop, 2, on_tick, &load, o.max_run_s);
   if (!load.steady_over)
-    load.steady_end = read_proc (o.daemon_pid);
+    load.daemon.steady_end = sample_process (o.daemon_pid);
 
   // The close handshakes finish while the Redis branch flushes.
   for (int i = 0; i < 50 && g_main_context_iteration (nullptr, FALSE); i++) {
@@ -1236,8 +1076,7 @@ run_realtime_load (const RealtimeLoadOptions &o)
   RedisFigures redis = check_redis (load, flush_deadline);
   while (g_main_context_iteration (nullptr, FALSE)) {
   }
-  load.after = read_proc (o.daemon_pid);
-  load.peak_rss_kb = std::max (load.peak_rss_kb, load.after.rss_kb);
+  load.daemon.end ();
   server.stop ();
 
   const RealtimeReport report = analyse (load, server);

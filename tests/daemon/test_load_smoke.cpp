@@ -6,6 +6,7 @@
 // reported.
 #include <json-glib/json-glib.h>
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -235,6 +236,21 @@ realtime_args (const Daemon &daemon, const RedisServer &redis, int realtime_port
     "60", "--json" };
 }
 
+// A realtime run of @calls calls of @duration_s each, @extra arguments
+// added, against a daemon and Redis of its own.
+LoadRun
+run_realtime (int calls, int duration_s, std::initializer_list<std::string> extra)
+{
+  RedisServer redis;
+  const int realtime_port = RedisServer::free_port ();
+  Daemon daemon (realtime_env (redis, realtime_port));
+  g_assert_true (daemon.wait_listening ());
+  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, calls,
+      duration_s);
+  args.insert (args.end (), extra);
+  return run_load (args);
+}
+
 void
 assert_direction_whole (JsonObject *report, const char *name, const char *units,
     gint64 expected_units)
@@ -299,13 +315,7 @@ test_realtime_numbers_variant_and_large_deltas ()
 {
   // Numbers as JSON numbers, and replies in 60 ms deltas: the bridge's
   // 50 ms gathering passes them on whole.
-  RedisServer redis;
-  const int realtime_port = RedisServer::free_port ();
-  Daemon daemon (realtime_env (redis, realtime_port));
-  g_assert_true (daemon.wait_listening ());
-  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 2, 2);
-  args.insert (args.end (), { "--twilio-variant", "numbers", "--delta-ms", "60" });
-  LoadRun run = run_load (args);
+  LoadRun run = run_realtime (2, 2, { "--twilio-variant", "numbers", "--delta-ms", "60" });
   g_assert_cmpint (run.exit_status, ==, 0);
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *report = parse_report (run.out, parser);
@@ -322,13 +332,7 @@ test_realtime_dropped_append_is_lost ()
 {
   // The fake server ignores one append of call 0: the check reports the
   // frame's bytes lost on the way in, and the run fails.
-  RedisServer redis;
-  const int realtime_port = RedisServer::free_port ();
-  Daemon daemon (realtime_env (redis, realtime_port));
-  g_assert_true (daemon.wait_listening ());
-  std::vector<std::string> args = realtime_args (daemon, redis, realtime_port, 2, 1);
-  args.insert (args.end (), { "--fault-drop-append", "10", "--flush-s", "2" });
-  LoadRun run = run_load (args);
+  LoadRun run = run_realtime (2, 1, { "--fault-drop-append", "10", "--flush-s", "2" });
   g_assert_cmpint (run.exit_status, ==, 1);
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *report = parse_report (run.out, parser);
