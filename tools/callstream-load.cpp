@@ -44,6 +44,7 @@ namespace {
 
 using callstream_load::DaemonUsage;
 using callstream_load::JsonReport;
+using callstream_load::kHandshakeTimeoutUs;
 using callstream_load::LoadWebSocket;
 using callstream_load::RedisContextPtr;
 using callstream_load::RedisReplyPtr;
@@ -354,8 +355,6 @@ StreamReader::run ()
 struct Load;
 
 enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kStopped, kFailed };
-
-constexpr gint64 kHandshakeTimeoutUs = 30 * G_USEC_PER_SEC;
 
 struct Call {
   Load *load = nullptr;
@@ -826,7 +825,8 @@ main (int argc, char **argv)
   if (o.realtime)
     return callstream_load::run_realtime_load ({ o.url, o.numbers_as_strings, o.calls,
           o.frame_ms, o.duration_s, o.ramp_up_s, o.max_run_s, o.flush_s, o.redis_url, o.stream,
-          o.daemon_pid, o.json, o.realtime_port, o.delta_ms, o.drop_append });
+          o.daemon_pid, o.json, o.realtime_port, o.delta_ms, o.drop_append, o.host, o.port,
+          o.path });
 
   load.epoch_ms = g_get_real_time () / 1000;
   load.run_id = std::to_string (load.epoch_ms % 100000000) + std::to_string (getpid () % 100);

@@ -18,14 +18,18 @@
 #include "load_realtime.h"
 
 #include "load_common.h"
+#include "load_websocket.h"
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <hiredis/hiredis.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
@@ -501,7 +505,8 @@ struct Caller {
   RealtimeLoad *load = nullptr;
   uint32_t index = 0;
   CallState state = CallState::kWaiting;
-  SoupWebsocketConnection *connection = nullptr;
+  LoadWebSocket socket;
+  gint64 connect_started_us = 0;
   uint32_t sent = 0;              // frames
   uint32_t sequence = 0;          // Twilio's sequenceNumber, every message counted
   gint64 next_due_us = 0;
@@ -520,7 +525,7 @@ struct RealtimeLoad {
   uint32_t frames_per_call = 0;
   size_t frame_bytes = 0;
   std::vector<Caller> callers;
-  SoupSession *session = nullptr;
+  int epoll_fd = -1;
   GMainLoop *loop = nullptr;
   size_t next_to_connect = 0;
   int finished = 0, connected = 0;
@@ -559,7 +564,7 @@ finish_caller (Caller &c, CallState state)
 void
 send_twilio (Caller &c, const std::string &text)
 {
-  soup_websocket_connection_send_text (c.connection, text.c_str ());
+  c.socket.send_text (text);
 }
 
 void
@@ -582,13 +587,13 @@ echo_mark (Caller &c, const std::string &name)
 // (echoed once what came before it has played), clear (drops what has not
 // played; every pending mark comes back at once).
 void
-on_twilio_message (SoupWebsocketConnection *, gint, GBytes *message, gpointer data)
+on_twilio_message (Caller &c, std::string_view text)
 {
-  auto &c = *static_cast<Caller *> (data);
   RealtimeLoad &load = *c.load;
   const gint64 now = g_get_monotonic_time ();
   g_autoptr (JsonParser) parser = json_parser_new ();
   const char *event = nullptr;
+  g_autoptr (GBytes) message = g_bytes_new_static (text.data (), text.size ());
   JsonObject *root = parse_message (parser, message, "event", &event);
   JsonObject *media = object_member (root, "media");
   JsonObject *mark = object_member (root, "mark");
@@ -611,52 +616,65 @@ on_twilio_message (SoupWebsocketConnection *, gint, GBytes *message, gpointer da
       m.due_us = now;
   } else {
     c.unreadable++;
-    gsize size = 0;
-    const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
     load.note_error ("call " + std::to_string (c.index) + " got an unreadable message: "
-        + std::string (text, std::min<gsize> (size, 120)));
+        + std::string (text.substr (0, 120)));
   }
 }
 
+// The daemon closed the call (or the connection failed) before it ended.
 void
-on_caller_closed (SoupWebsocketConnection *connection, gpointer data)
+on_caller_closed (Caller &c)
 {
-  auto &c = *static_cast<Caller *> (data);
   if (c.state == CallState::kStreaming || c.state == CallState::kDraining) {
     c.load->note_error ("the daemon closed " + c.load->call_sid (c.index) + " after "
-        + std::to_string (c.sent) + " frames (code "
-        + std::to_string (soup_websocket_connection_get_close_code (connection)) + ")");
+        + std::to_string (c.sent) + " frames (code " + std::to_string (c.socket.close_code ())
+        + (c.socket.error ().empty () ? "" : ": " + c.socket.error ()) + ")");
     finish_caller (c, CallState::kFailed);
   }
 }
 
+// The socket of @c changed state: opened (the call starts), failed to
+// connect, or closed.
 void
-on_caller_connected (GObject *source, GAsyncResult *result, gpointer data)
+on_caller_socket_changed (Caller &c)
 {
-  auto &c = *static_cast<Caller *> (data);
   RealtimeLoad &load = *c.load;
-  g_autoptr (GError) error = nullptr;
-  c.connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (c.connection == nullptr) {
-    load.note_error ("call " + std::to_string (c.index) + ": " + error->message);
-    finish_caller (c, CallState::kFailed);
+  if (c.state == CallState::kConnecting) {
+    if (c.socket.state () == LoadWebSocket::State::kFailed) {
+      load.note_error ("call " + std::to_string (c.index) + ": " + c.socket.error ());
+      finish_caller (c, CallState::kFailed);
+      return;
+    }
+    if (!c.socket.open ())
+      return;
+    const std::string sid = load.call_sid (c.index);
+    send_twilio (c, "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
+    send_twilio (c, "{\"event\":\"start\",\"sequenceNumber\":" + load.number (++c.sequence)
+        + ",\"streamSid\":\"MZ" + sid + "\",\"start\":{\"streamSid\":\"MZ" + sid
+        + "\",\"callSid\":\"" + sid + "\",\"accountSid\":\"ACload\",\"tracks\":[\"inbound\"],"
+          "\"customParameters\":{},\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\","
+          "\"sampleRate\":8000,\"channels\":1}}}");
+    c.state = CallState::kStreaming;
+    c.next_due_us = g_get_monotonic_time ();
+    load.connected++;
     return;
   }
-  if (c.state != CallState::kConnecting)  // the cap ended the run meanwhile
-    return;
-  soup_websocket_connection_set_max_incoming_payload_size (c.connection, 0);
-  g_signal_connect (c.connection, "closed", G_CALLBACK (on_caller_closed), &c);
-  g_signal_connect (c.connection, "message", G_CALLBACK (on_twilio_message), &c);
-  const std::string sid = load.call_sid (c.index);
-  send_twilio (c, "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
-  send_twilio (c, "{\"event\":\"start\",\"sequenceNumber\":" + load.number (++c.sequence)
-      + ",\"streamSid\":\"MZ" + sid + "\",\"start\":{\"streamSid\":\"MZ" + sid
-      + "\",\"callSid\":\"" + sid + "\",\"accountSid\":\"ACload\",\"tracks\":[\"inbound\"],"
-        "\"customParameters\":{},\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\","
-        "\"sampleRate\":8000,\"channels\":1}}}");
-  c.state = CallState::kStreaming;
-  c.next_due_us = g_get_monotonic_time ();
-  load.connected++;
+  if (!c.socket.open ())
+    on_caller_closed (c);
+}
+
+gboolean
+on_sockets_ready (gint, GIOCondition, gpointer data)
+{
+  auto &load = *static_cast<RealtimeLoad *> (data);
+  epoll_event events[256];
+  const int n = epoll_wait (load.epoll_fd, events, G_N_ELEMENTS (events), 0);
+  for (int i = 0; i < n; i++) {
+    Caller &c = load.callers[events[i].data.u64];
+    if (c.socket.on_ready (events[i].events))
+      on_caller_socket_changed (c);
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -687,7 +705,7 @@ stop_caller (Caller &c)
   send_twilio (c, "{\"event\":\"stop\",\"sequenceNumber\":" + load.number (++c.sequence)
       + ",\"streamSid\":\"MZ" + sid + "\",\"stop\":{\"accountSid\":\"ACload\",\"callSid\":\""
       + sid + "\"}}");
-  soup_websocket_connection_close (c.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  c.socket.close (1000);
   finish_caller (c, CallState::kStopped);
 }
 
@@ -702,9 +720,12 @@ on_tick (gpointer data)
           + ramp_us * static_cast<gint64> (load.next_to_connect) / static_cast<gint64> (n)) {
     Caller &c = load.callers[load.next_to_connect++];
     c.state = CallState::kConnecting;
-    g_autoptr (SoupMessage) msg = soup_message_new ("GET", load.options->url.c_str ());
-    soup_session_websocket_connect_async (load.session, msg, nullptr, nullptr,
-        G_PRIORITY_DEFAULT, nullptr, on_caller_connected, &c);
+    c.connect_started_us = now;
+    c.socket.set_message_handler ([&c] (std::string_view text) { on_twilio_message (c, text); });
+    if (!c.socket.start (load.epoll_fd, c.index, load.options->host, load.options->port,
+            load.options->path)
+        || c.socket.state () == LoadWebSocket::State::kFailed)
+      on_caller_socket_changed (c);
   }
   if (!load.steady && load.connected == static_cast<int> (n)) {
     load.steady = true;
@@ -712,10 +733,17 @@ on_tick (gpointer data)
   }
   const gint64 frame_us = static_cast<gint64> (load.options->frame_ms) * 1000;
   for (Caller &c : load.callers) {
+    if (c.state == CallState::kConnecting && now - c.connect_started_us > kHandshakeTimeoutUs) {
+      load.note_error ("call " + std::to_string (c.index) + ": no handshake answer in "
+          + std::to_string (kHandshakeTimeoutUs / G_USEC_PER_SEC) + " s");
+      c.socket.abandon ();
+      finish_caller (c, CallState::kFailed);
+      continue;
+    }
     if (c.state != CallState::kStreaming && c.state != CallState::kDraining)
       continue;
-    if (soup_websocket_connection_get_state (c.connection) != SOUP_WEBSOCKET_STATE_OPEN) {
-      on_caller_closed (c.connection, &c);
+    if (!c.socket.open ()) {
+      on_caller_closed (c);
       continue;
     }
     while (!c.marks.empty () && c.marks.front ().due_us <= now) {
@@ -1053,14 +1081,20 @@ run_realtime_load (const RealtimeLoadOptions &o)
   load.frames_per_call = static_cast<uint32_t> (o.duration_s * 1000 / o.frame_ms);
   load.frame_bytes = static_cast<size_t> (o.frame_ms) * kBytesPerMs;
   load.audio.resize (load.frame_bytes);
-  load.callers.resize (static_cast<size_t> (o.calls));
+  load.callers = std::vector<Caller> (static_cast<size_t> (o.calls));
   for (size_t i = 0; i < load.callers.size (); i++) {
     load.callers[i].load = &load;
     load.callers[i].index = static_cast<uint32_t> (i);
     load.callers[i].send_us.assign (load.frames_per_call, 0);
   }
-  load.session = soup_session_new_with_options ("max-conns", o.calls + 16,
-      "max-conns-per-host", o.calls + 16, "timeout", 30, nullptr);
+  load.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (load.epoll_fd < 0) {
+    std::fprintf (stderr, "callstream-load: epoll_create1: %s\n", g_strerror (errno));
+    server.stop ();
+    return 1;
+  }
+  const guint sockets = g_unix_fd_add_full (G_PRIORITY_HIGH, load.epoll_fd, G_IO_IN,
+      on_sockets_ready, &load, nullptr);
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
@@ -1086,12 +1120,10 @@ run_realtime_load (const RealtimeLoadOptions &o)
   else
     print_table (load, server, redis, report, failure);
 
+  g_source_remove (sockets);
   for (Caller &c : load.callers)
-    if (c.connection != nullptr) {
-      g_signal_handlers_disconnect_by_data (c.connection, &c);
-      g_object_unref (c.connection);
-    }
-  g_object_unref (load.session);
+    c.socket.abandon ();
+  close (load.epoll_fd);
   g_main_loop_unref (load.loop);
   return failure.empty () ? 0 : 1;
 }

@@ -27,6 +27,9 @@ struct RealtimeLoadOptions {
   int realtime_port = 0;    // the fake server listens on 127.0.0.1:PORT
   int delta_ms = 20;        // audio per reply delta (a multiple of frame_ms)
   int drop_append = 0;      // > 0: the fake server ignores call 0's Nth append
+  std::string host;         // from url: a loopback address literal
+  unsigned port = 0;
+  std::string path;
 };
 
 // Runs the load; 0 when every call ran and nothing was lost or corrupted

@@ -243,6 +243,22 @@ LoadWebSocket::read_frames ()
       end_socket (State::kClosed);
       return;
     }
+    const bool fin = (in_[at] & 0x80) != 0;
+    if (on_text_ && (opcode == static_cast<uint8_t> (ws::Opcode::Text)
+            || opcode == static_cast<uint8_t> (ws::Opcode::Continuation))) {
+      const std::string_view text (reinterpret_cast<const char *> (payload), length);
+      if (fin && message_.empty () && opcode == static_cast<uint8_t> (ws::Opcode::Text)) {
+        on_text_ (text);
+      } else {
+        message_ += text;
+        if (fin) {
+          on_text_ (message_);
+          message_.clear ();
+        }
+      }
+      if (fd_ < 0)  // the handler gave up on the socket
+        return;
+    }
     if (opcode == static_cast<uint8_t> (ws::Opcode::Ping) && state_ == State::kOpen) {
       queue_frame (static_cast<uint8_t> (ws::Opcode::Pong), payload, length);
       flush ();

@@ -2,7 +2,8 @@
 // generator's own epoll set, the RFC 6455 opening handshake (request built
 // here, response parsed by libsoup's header parser, Sec-WebSocket-Accept
 // checked with GLib's SHA-1), then masked frames written straight to the
-// socket. Server frames are read only to answer pings and to notice a Close.
+// socket. Server frames: pings answered, a Close noticed, text messages
+// (fragmented or not) handed to the message handler when one is set.
 //
 // Why not SoupWebsocketConnection: a thousand of them on one GMainContext
 // cost the generator ~19 us of CPU per frame (GLib walks every connection's
@@ -15,11 +16,15 @@
 #include <glib.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace callstream_load {
+
+// How long a call may take to connect and get its 101 before it counts failed.
+constexpr gint64 kHandshakeTimeoutUs = 30 * G_USEC_PER_SEC;
 
 class LoadWebSocket {
  public:
@@ -43,6 +48,13 @@ class LoadWebSocket {
   // False with error() set when the socket cannot even be created.
   bool start (int epoll_fd, uint64_t tag, const std::string &host, guint port,
       const std::string &path);
+
+  // Called with each complete text message the server sends, on the thread
+  // that calls on_ready().
+  void set_message_handler (std::function<void (std::string_view)> handler)
+  {
+    on_text_ = std::move (handler);
+  }
 
   // What epoll reported for the socket. Returns true when the state changed
   // (open, closed or failed) so the caller can look.
@@ -87,6 +99,8 @@ class LoadWebSocket {
   std::vector<uint8_t> out_;  // bytes not yet taken by the socket
   size_t out_sent_ = 0;
   std::vector<uint8_t> in_;   // response headers, then unparsed server frames
+  std::function<void (std::string_view)> on_text_;
+  std::string message_;       // a fragmented text message being gathered
   uint32_t mask_seed_ = 0;
 };
 
