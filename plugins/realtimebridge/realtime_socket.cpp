@@ -1,12 +1,15 @@
 // libsoup 3 objects are not thread-safe: every one of them is created, used
 // and dropped on the shared socket thread, inside its thread-default context.
-// The element's threads reach a connection only through its wake source
-// (g_source_set_ready_time is thread-safe) and the socket's lock.
+// The element's threads reach a connection only through their Link and its
+// wake source (g_source_set_ready_time is thread-safe).
 #include "realtimebridge/realtime_socket.h"
 
 #include <libsoup/soup.h>
 #include <pthread.h>
 
+#include <atomic>
+#include <deque>
+#include <mutex>
 #include <thread>
 
 namespace callstream {
@@ -16,6 +19,9 @@ namespace {
 constexpr guint64 kMaxIncomingPayload = 16 * 1024 * 1024;
 // How long a normal close may take before the connection is dropped anyway.
 constexpr guint kCloseGraceMs = 1000;
+// Each pass of the loop polls every socket of the process: what arrives
+// within this long after a pass is handled in the next one, together.
+constexpr gulong kGatherUs = 1000;
 
 std::string
 url_with_model (const std::string &url, const std::string &model)
@@ -75,8 +81,10 @@ class RealtimeSocket::Loop {
     thread_ = std::thread ([context = g_main_context_ref (context_), quit = quit_] {
       pthread_setname_np (pthread_self (), kThreadName);
       g_main_context_push_thread_default (context);
-      while (!quit->load ())
+      while (!quit->load ()) {
         g_main_context_iteration (context, TRUE);
+        g_usleep (kGatherUs);
+      }
       g_main_context_pop_thread_default (context);
       g_main_context_unref (context);
     });
@@ -86,7 +94,8 @@ class RealtimeSocket::Loop {
   {
     quit_->store (true);
     g_main_context_wakeup (context_);
-    // The last connection can end on the thread itself; it then ends alone.
+    // The last connection usually ends on the thread itself: it then ends
+    // alone once this pass is over.
     if (on_thread ())
       thread_.detach ();
     else
@@ -106,11 +115,32 @@ class RealtimeSocket::Loop {
   std::thread thread_;
 };
 
+/* ---- what the element's side and the connection share ------------------- */
+
+struct RealtimeSocket::Link {
+  explicit Link (Handlers handlers) : handlers (std::move (handlers)) {}
+
+  // Held while a handler runs: stop() takes it to detach, so no handler runs
+  // once stop() returned. Lock order: dispatch, then lock.
+  std::mutex dispatch;
+  Handlers handlers;
+  bool detached = false;  // under dispatch; read on the socket thread only
+
+  std::mutex lock;
+  std::deque<std::string> outgoing;  // under lock, and the flags below
+  bool open = false;
+  bool failed = false;
+  bool wake_pending = false;
+  bool close_requested = false;
+  std::atomic<guint64> queued_before_open { 0 };
+  std::atomic<guint64> frames_sent { 0 };
+};
+
 /* ---- one connection, on the shared thread --------------------------------- */
 
 struct RealtimeSocket::Connection {
-  Connection (RealtimeSocket *owner, std::shared_ptr<Loop> loop, Options options)
-      : owner (owner), loop (std::move (loop)), options (std::move (options)) {}
+  Connection (std::shared_ptr<Link> link, std::shared_ptr<Loop> loop, Options options)
+      : link (std::move (link)), loop (std::move (loop)), options (std::move (options)) {}
   ~Connection ();
 
   void connect ();
@@ -121,13 +151,18 @@ struct RealtimeSocket::Connection {
   void fail (const std::string &reason);
   void flush ();
   void close ();
-  // Closed or given up: drops this once libsoup has nothing of ours in
-  // flight, then lets the owner's stop() return.
+  // Closed or given up: dropped once libsoup has nothing of ours in flight.
   void finish ();
-  static void drop (Connection *c);
+  // Runs @handler unless stop() detached the element.
+  template <typename Handler> void notify (Handler &&handler)
+  {
+    std::lock_guard guard (link->dispatch);
+    if (!link->detached)
+      handler (link->handlers);
+  }
 
-  RealtimeSocket *owner;  // null once stop() on this thread let go of it
-  std::shared_ptr<Loop> loop;
+  std::shared_ptr<Link> link;
+  std::shared_ptr<Loop> loop;  // the last connection closed ends the thread
   Options options;
   SoupSession *session = nullptr;
   SoupMessage *handshake = nullptr;
@@ -136,9 +171,9 @@ struct RealtimeSocket::Connection {
   GSource *timeout = nullptr;
   GSource *grace = nullptr;
   GSource *wake = nullptr;
-  bool connecting = false;       // the connect callback is still to come
-  bool closing = false;          // stop() asked: a close is no failure
-  bool close_detached = false;   // stop() on this thread asked to close
+  bool started = false;     // connect() ran
+  bool connecting = false;  // the connect callback is still to come
+  bool closing = false;     // stop() asked: a close is no failure
   bool finished = false;
 };
 
@@ -202,7 +237,7 @@ RealtimeSocket::Connection::on_connected (SoupWebsocketConnection *connected,
     // Stopped while connecting.
     if (connected != nullptr)
       g_object_unref (connected);
-    drop (this);
+    delete this;
     return;
   }
   if (connected == nullptr) {
@@ -225,11 +260,11 @@ RealtimeSocket::Connection::on_connected (SoupWebsocketConnection *connected,
   g_signal_connect (socket, "message", G_CALLBACK (+[] (SoupWebsocketConnection *,
               gint type, GBytes *message, gpointer data) {
         auto *c = static_cast<Connection *> (data);
-        if (type != SOUP_WEBSOCKET_DATA_TEXT || c->owner == nullptr || c->closing)
+        if (type != SOUP_WEBSOCKET_DATA_TEXT || c->closing)
           return;
         gsize size = 0;
         const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
-        c->owner->handlers_.text (std::string_view (text, size));
+        c->notify ([text, size] (Handlers &h) { h.text (std::string_view (text, size)); });
       }), this);
   g_signal_connect (socket, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *,
               gpointer data) {
@@ -258,74 +293,77 @@ RealtimeSocket::Connection::on_closed ()
 void
 RealtimeSocket::Connection::on_open ()
 {
-  if (owner == nullptr)
-    return;
   std::vector<std::string> opening = std::move (options.opening);
   {
-    std::lock_guard guard (owner->lock_);
-    if (owner->failed_)
+    std::lock_guard guard (link->lock);
+    if (link->failed)
       return;
     // Opening messages go before everything queued while connecting.
-    owner->outgoing_.insert (owner->outgoing_.begin (),
+    link->outgoing.insert (link->outgoing.begin (),
         std::make_move_iterator (opening.begin ()), std::make_move_iterator (opening.end ()));
-    owner->open_ = true;
+    link->open = true;
   }
-  if (owner->handlers_.opened)
-    owner->handlers_.opened ();
+  notify ([] (Handlers &h) {
+        if (h.opened)
+          h.opened ();
+      });
   flush ();
 }
 
 gboolean
 RealtimeSocket::Connection::on_wake ()
 {
-  bool close_now = close_detached;
-  if (owner != nullptr) {
-    std::lock_guard guard (owner->lock_);
-    owner->wake_pending_ = false;
-    close_now = close_now || owner->close_requested_;
+  bool close_now = false;
+  {
+    std::lock_guard guard (link->lock);
+    link->wake_pending = false;
+    close_now = link->close_requested;
   }
   if (close_now) {
     if (!closing)
       close ();
-    return G_SOURCE_CONTINUE;
+  } else if (!started) {
+    started = true;
+    connect ();
+  } else {
+    flush ();
   }
-  flush ();
   return G_SOURCE_CONTINUE;
 }
 
 void
 RealtimeSocket::Connection::fail (const std::string &reason)
 {
-  if (owner == nullptr || closing)
+  if (closing)
     return;
   {
-    std::lock_guard guard (owner->lock_);
-    if (owner->failed_)
+    std::lock_guard guard (link->lock);
+    if (link->failed)
       return;
-    owner->failed_ = true;
-    owner->open_ = false;
-    owner->outgoing_.clear ();
+    link->failed = true;
+    link->open = false;
+    link->outgoing.clear ();
   }
-  owner->handlers_.failed (reason);
+  notify ([&reason] (Handlers &h) { h.failed (reason); });
 }
 
 void
 RealtimeSocket::Connection::flush ()
 {
-  if (owner == nullptr || socket == nullptr)
+  if (socket == nullptr)
     return;
   std::deque<std::string> frames;
   {
-    std::lock_guard guard (owner->lock_);
-    if (!owner->open_)
+    std::lock_guard guard (link->lock);
+    if (!link->open)
       return;
-    frames.swap (owner->outgoing_);
+    frames.swap (link->outgoing);
   }
   for (const std::string &text : frames) {
     if (soup_websocket_connection_get_state (socket) != SOUP_WEBSOCKET_STATE_OPEN)
       return;
     soup_websocket_connection_send_text (socket, text.c_str ());
-    owner->frames_sent_++;
+    link->frames_sent++;
   }
 }
 
@@ -363,34 +401,17 @@ RealtimeSocket::Connection::finish ()
   // Not from inside a signal of the socket: on the next iteration.
   GSource *later = g_idle_source_new ();
   g_source_set_callback (later, +[] (gpointer data) -> gboolean {
-        drop (static_cast<Connection *> (data));
+        delete static_cast<Connection *> (data);
         return G_SOURCE_REMOVE;
       }, this, nullptr);
   g_source_attach (later, loop->context ());
   g_source_unref (later);
 }
 
-void
-RealtimeSocket::Connection::drop (Connection *c)
-{
-  RealtimeSocket *waiting = c->owner;
-  {
-    // Our reference to the loop goes first: the owner's, dropped on its own
-    // thread, is then the last and joins the thread.
-    std::shared_ptr<Loop> loop = std::move (c->loop);
-    delete c;
-  }
-  if (waiting != nullptr) {
-    std::lock_guard guard (waiting->lock_);
-    waiting->finished_ = true;
-    waiting->finished_changed_.notify_all ();
-  }
-}
-
 /* ---- the element's side --------------------------------------------------- */
 
 RealtimeSocket::RealtimeSocket (Handlers handlers)
-    : handlers_ (std::move (handlers))
+    : link_ (std::make_shared<Link> (std::move (handlers)))
 {
 }
 
@@ -399,42 +420,50 @@ RealtimeSocket::~RealtimeSocket ()
   stop ();
 }
 
+guint64
+RealtimeSocket::queued_before_open () const
+{
+  return link_->queued_before_open;
+}
+
+guint64
+RealtimeSocket::frames_sent () const
+{
+  return link_->frames_sent;
+}
+
 void
 RealtimeSocket::start (Options options)
 {
   if (loop_)
     return;
   loop_ = Loop::acquire ();
-  connection_ = new Connection (this, loop_, std::move (options));
+  auto *connection = new Connection (link_, loop_, std::move (options));
   wake_ = g_source_new (&wake_funcs, sizeof (GSource));
-  connection_->wake = g_source_ref (wake_);
+  connection->wake = g_source_ref (wake_);
   g_source_set_callback (wake_, +[] (gpointer data) -> gboolean {
         return static_cast<Connection *> (data)->on_wake ();
-      }, connection_, nullptr);
+      }, connection, nullptr);
   g_source_attach (wake_, loop_->context ());
-  // The connection starts on the thread: a one-off source, not the wake.
-  GSource *begin = g_idle_source_new ();
-  g_source_set_callback (begin, +[] (gpointer data) -> gboolean {
-        static_cast<Connection *> (data)->connect ();
-        return G_SOURCE_REMOVE;
-      }, connection_, nullptr);
-  g_source_attach (begin, loop_->context ());
-  g_source_unref (begin);
+  // The first wake connects.
+  g_source_set_ready_time (wake_, 0);
 }
 
 void
 RealtimeSocket::send (std::string text)
 {
-  std::lock_guard guard (lock_);
-  if (failed_ || !loop_ || finished_)
+  if (!loop_)
     return;
-  outgoing_.push_back (std::move (text));
-  if (!open_) {
-    queued_before_open_++;
+  std::lock_guard guard (link_->lock);
+  if (link_->failed || link_->close_requested)
+    return;
+  link_->outgoing.push_back (std::move (text));
+  if (!link_->open) {
+    link_->queued_before_open++;
     return;
   }
-  if (!wake_pending_) {
-    wake_pending_ = true;
+  if (!link_->wake_pending) {
+    link_->wake_pending = true;
     g_source_set_ready_time (wake_, 0);
   }
 }
@@ -445,29 +474,22 @@ RealtimeSocket::stop ()
   if (!loop_)
     return;
   if (loop_->on_thread ()) {
-    // From a handler: the connection may be on the stack; it closes later
-    // and never calls us again.
-    std::lock_guard guard (lock_);
-    if (!finished_) {
-      connection_->owner = nullptr;
-      connection_->close_detached = true;
-      finished_ = true;
-    }
-    g_source_set_ready_time (wake_, 0);
+    // From a handler (ours or another socket's), which may hold dispatch:
+    // nothing else reads detached meanwhile.
+    link_->detached = true;
   } else {
-    std::unique_lock held (lock_);
-    close_requested_ = true;
-    g_source_set_ready_time (wake_, 0);
-    finished_changed_.wait (held, [this] { return finished_; });
+    std::lock_guard guard (link_->dispatch);
+    link_->detached = true;
   }
   {
-    std::lock_guard guard (lock_);
-    outgoing_.clear ();
-    open_ = false;
+    std::lock_guard guard (link_->lock);
+    link_->close_requested = true;
+    link_->outgoing.clear ();
+    link_->open = false;
   }
+  g_source_set_ready_time (wake_, 0);
   g_source_unref (wake_);
   wake_ = nullptr;
-  connection_ = nullptr;
   loop_.reset ();
 }
 

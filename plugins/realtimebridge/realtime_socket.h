@@ -10,13 +10,8 @@
 
 #include <glib.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,34 +51,24 @@ class RealtimeSocket {
   // Thread-safe; kept in order until the socket opens. Dropped after a
   // failure (the call is over).
   void send (std::string text);
-  // Closes the socket (a normal close, no failure reported); once it
-  // returns no handler runs. Waits for the close unless called on the socket
-  // thread itself (from a handler), where the close finishes later.
+  // Closes the socket (a normal close, no failure reported) without waiting
+  // for the server's answer: the close finishes on the socket thread, which
+  // ends once the last socket of the process is closed. Once this returns no
+  // handler runs.
   void stop ();
 
   // Frames given to send() before the socket opened.
-  guint64 queued_before_open () const { return queued_before_open_; }
-  guint64 frames_sent () const { return frames_sent_; }
+  guint64 queued_before_open () const;
+  guint64 frames_sent () const;
 
-  class Loop;        // the shared thread and context
-  struct Connection; // socket-thread state, may outlive this after stop()
+  class Loop;         // the shared thread and context
+  struct Link;        // what this and its connection share
+  struct Connection;  // socket-thread state, outlives this until closed
 
  private:
-  Handlers handlers_;
+  std::shared_ptr<Link> link_;
   std::shared_ptr<Loop> loop_;
-  Connection *connection_ = nullptr;  // socket thread only, once started
-  GSource *wake_ = nullptr;           // ours: makes the connection look at us
-
-  std::mutex lock_;
-  std::condition_variable finished_changed_;
-  std::deque<std::string> outgoing_;  // under lock_
-  bool open_ = false;                 // under lock_
-  bool failed_ = false;               // under lock_
-  bool wake_pending_ = false;         // under lock_
-  bool close_requested_ = false;      // under lock_
-  bool finished_ = false;             // under lock_: the connection is gone
-  std::atomic<guint64> queued_before_open_ { 0 };
-  std::atomic<guint64> frames_sent_ { 0 };
+  GSource *wake_ = nullptr;  // ours: makes the connection look at the link
 };
 
 }  // namespace callstream
