@@ -19,9 +19,6 @@ namespace {
 constexpr guint64 kMaxIncomingPayload = 16 * 1024 * 1024;
 // How long a normal close may take before the connection is dropped anyway.
 constexpr guint kCloseGraceMs = 1000;
-// Each pass of the loop polls every socket of the process: what arrives
-// within this long after a pass is handled in the next one, together.
-constexpr gulong kGatherUs = 1000;
 
 std::string
 url_with_model (const std::string &url, const std::string &model)
@@ -81,10 +78,8 @@ class RealtimeSocket::Loop {
     thread_ = std::thread ([context = g_main_context_ref (context_), quit = quit_] {
       pthread_setname_np (pthread_self (), kThreadName);
       g_main_context_push_thread_default (context);
-      while (!quit->load ()) {
+      while (!quit->load ())
         g_main_context_iteration (context, TRUE);
-        g_usleep (kGatherUs);
-      }
       g_main_context_pop_thread_default (context);
       g_main_context_unref (context);
     });
