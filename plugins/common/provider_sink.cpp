@@ -139,7 +139,9 @@ struct ProviderSink::Call : std::enable_shared_from_this<Call> {
     partial.clear ();
   }
 
-  // Sends what pacing allows; on the connection's thread.
+  // Sends what pacing allows. From any thread: the session queues what is
+  // sent for its connection's thread, so the streaming thread pumps at once
+  // rather than waking that thread for it.
   void pump ()
   {
     std::lock_guard guard (lock);
@@ -177,14 +179,6 @@ struct ProviderSink::Call : std::enable_shared_from_this<Call> {
           }, delay_ms);
     }
     changed.notify_all ();
-  }
-
-  void kick ()
-  {
-    session->run_on_connection ([weak = weak_from_this ()] {
-          if (auto call = weak.lock ())
-            call->pump ();
-        });
   }
 
   // The provider echoed @name: everything up to it has played.
@@ -485,7 +479,7 @@ ProviderSink::render (GstBuffer *buffer)
     blocked = c.queued_us > kMaxQueuedUs;
   }
   gst_buffer_unmap (buffer, &map);
-  c.kick ();
+  c.pump ();
   if (blocked && !c.session->on_connection_thread ()) {
     std::unique_lock held (c.lock);
     if (!c.wait_locked (held, [&c] { return c.queued_us <= kMaxQueuedUs; }))
@@ -521,7 +515,7 @@ ProviderSink::handle_event (GstEvent *event)
       std::lock_guard lock (c.lock);
       c.pad_last_chunk_locked ();
     }
-    c.kick ();
+    c.pump ();
     // EOS is posted once the audio went out, unless we run on the thread
     // that sends it (a source pushing on the socket's thread).
     if (!c.session->on_connection_thread ()) {

@@ -10,11 +10,11 @@
  *       ! realtimebridge instructions="You are a helpful agent" \
  *       ! twiliosink session=c1
  *
- * Threads: the WebSocket runs on its own GMainContext and thread per call
- * (realtime_socket). Model audio is decoded there (realtime_call), gathered
- * to >= 50 ms (reply_tracker) and queued; a task on the src pad pushes the
- * queue, so a sink that blocks never stalls the socket, and barge-in is
- * handled at once.
+ * Threads: the WebSockets of every bridge in the process run on one shared
+ * thread and GMainContext (realtime_socket). Model audio is decoded there
+ * (realtime_call), gathered to >= 50 ms (reply_tracker) and queued; a task
+ * on the src pad pushes the queue, so a sink that blocks never stalls the
+ * other calls' sockets, and barge-in is handled at once.
  *
  * Timestamps: a sample counter continuing across replies; a reply that
  * starts after a silence jumps forward to the caller's running time, so the

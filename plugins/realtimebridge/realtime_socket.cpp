@@ -1,15 +1,23 @@
 // libsoup 3 objects are not thread-safe: every one of them is created, used
-// and dropped on the socket's own thread, inside its thread-default context.
+// and dropped on the shared socket thread, inside its thread-default context.
+// The element's threads reach a connection only through their Link and its
+// wake source (g_source_set_ready_time is thread-safe).
 #include "realtimebridge/realtime_socket.h"
 
 #include <libsoup/soup.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace callstream {
 namespace {
 
 // Model replies can be large; libsoup's default limit (128 KiB) is not.
 constexpr guint64 kMaxIncomingPayload = 16 * 1024 * 1024;
-// How long a normal close may take before the thread ends anyway.
+// How long a normal close may take before the connection is dropped anyway.
 constexpr guint kCloseGraceMs = 1000;
 
 std::string
@@ -21,46 +29,384 @@ url_with_model (const std::string &url, const std::string &model)
   return url + (url.find ('?') == std::string::npos ? "?" : "&") + "model=" + escaped;
 }
 
-// A GSource callback running a std::function once.
+// A source that only fires when its ready time is set: a cross-thread wake-up
+// that allocates nothing per use.
 gboolean
-run_once (gpointer data)
+dispatch_wake (GSource *source, GSourceFunc callback, gpointer data)
 {
-  (*static_cast<std::function<void ()> *> (data)) ();
-  return G_SOURCE_REMOVE;
+  g_source_set_ready_time (source, -1);
+  return callback (data);
 }
 
+GSourceFuncs wake_funcs = { nullptr, nullptr, dispatch_wake, nullptr, nullptr, nullptr };
+
 void
-delete_function (gpointer data)
+destroy_source (GSource *&source)
 {
-  delete static_cast<std::function<void ()> *> (data);
+  if (source == nullptr)
+    return;
+  g_source_destroy (source);
+  g_source_unref (source);
+  source = nullptr;
 }
 
 }  // namespace
 
+/* ---- the shared thread ---------------------------------------------------- */
+
+class RealtimeSocket::Loop {
+ public:
+  // The running loop, or a new one when no socket holds one.
+  static std::shared_ptr<Loop> acquire ()
+  {
+    static std::mutex current_lock;
+    static std::weak_ptr<Loop> current;
+    std::lock_guard guard (current_lock);
+    std::shared_ptr<Loop> loop = current.lock ();
+    if (!loop) {
+      loop = std::make_shared<Loop> ();
+      current = loop;
+    }
+    return loop;
+  }
+
+  Loop ()
+      : context_ (g_main_context_new ()),
+        quit_ (std::make_shared<std::atomic<bool>> (false))
+  {
+    // The thread keeps its own references: it may outlive this (see below).
+    thread_ = std::thread ([context = g_main_context_ref (context_), quit = quit_] {
+      pthread_setname_np (pthread_self (), kThreadName);
+      g_main_context_push_thread_default (context);
+      while (!quit->load ())
+        g_main_context_iteration (context, TRUE);
+      g_main_context_pop_thread_default (context);
+      g_main_context_unref (context);
+    });
+  }
+
+  ~Loop ()
+  {
+    quit_->store (true);
+    g_main_context_wakeup (context_);
+    // The last connection usually ends on the thread itself: it then ends
+    // alone once this pass is over.
+    if (on_thread ())
+      thread_.detach ();
+    else
+      thread_.join ();
+    g_main_context_unref (context_);
+  }
+
+  Loop (const Loop &) = delete;
+  Loop &operator= (const Loop &) = delete;
+
+  GMainContext *context () const { return context_; }
+  bool on_thread () const { return std::this_thread::get_id () == thread_.get_id (); }
+
+ private:
+  GMainContext *context_;
+  std::shared_ptr<std::atomic<bool>> quit_;
+  std::thread thread_;
+};
+
+/* ---- what the element's side and the connection share ------------------- */
+
+struct RealtimeSocket::Link {
+  explicit Link (Handlers handlers) : handlers (std::move (handlers)) {}
+
+  // Held while a handler runs: stop() takes it to detach, so no handler runs
+  // once stop() returned. Lock order: dispatch, then lock.
+  std::mutex dispatch;
+  Handlers handlers;
+  bool detached = false;  // under dispatch; read on the socket thread only
+
+  std::mutex lock;
+  std::deque<std::string> outgoing;  // under lock, and the flags below
+  bool open = false;
+  bool failed = false;
+  bool wake_pending = false;
+  bool close_requested = false;
+  std::atomic<guint64> queued_before_open { 0 };
+  std::atomic<guint64> frames_sent { 0 };
+};
+
+/* ---- one connection, on the shared thread --------------------------------- */
+
 struct RealtimeSocket::Connection {
-  RealtimeSocket::Options options;
+  Connection (std::shared_ptr<Link> link, std::shared_ptr<Loop> loop, Options options)
+      : link (std::move (link)), loop (std::move (loop)), options (std::move (options)) {}
+  ~Connection ();
+
+  void connect ();
+  void on_connected (SoupWebsocketConnection *connected, GError *error);
+  void on_open ();
+  void on_closed ();
+  gboolean on_wake ();
+  void fail (const std::string &reason);
+  void flush ();
+  void close ();
+  // Closed or given up: dropped once libsoup has nothing of ours in flight.
+  void finish ();
+  // Runs @handler unless stop() detached the element.
+  template <typename Handler> void notify (Handler &&handler)
+  {
+    std::lock_guard guard (link->dispatch);
+    if (!link->detached)
+      handler (link->handlers);
+  }
+
+  std::shared_ptr<Link> link;
+  std::shared_ptr<Loop> loop;  // the last connection closed ends the thread
+  Options options;
   SoupSession *session = nullptr;
   SoupMessage *handshake = nullptr;
   SoupWebsocketConnection *socket = nullptr;
   GCancellable *cancellable = g_cancellable_new ();
   GSource *timeout = nullptr;
-  bool closing = false;  // stop() asked: a close is no failure
-
-  ~Connection ()
-  {
-    if (timeout != nullptr) {
-      g_source_destroy (timeout);
-      g_source_unref (timeout);
-    }
-    g_clear_object (&socket);
-    g_clear_object (&handshake);
-    g_clear_object (&session);
-    g_object_unref (cancellable);
-  }
+  GSource *grace = nullptr;
+  GSource *wake = nullptr;
+  bool started = false;     // connect() ran
+  bool connecting = false;  // the connect callback is still to come
+  bool closing = false;     // stop() asked: a close is no failure
+  bool finished = false;
 };
 
+RealtimeSocket::Connection::~Connection ()
+{
+  destroy_source (timeout);
+  destroy_source (grace);
+  destroy_source (wake);
+  if (socket != nullptr)
+    g_signal_handlers_disconnect_by_data (socket, this);
+  g_clear_object (&socket);
+  g_clear_object (&handshake);
+  g_clear_object (&session);
+  g_object_unref (cancellable);
+}
+
+void
+RealtimeSocket::Connection::connect ()
+{
+  session = soup_session_new ();
+  const std::string url = url_with_model (options.url, options.model);
+  handshake = soup_message_new ("GET", url.c_str ());
+  if (handshake == nullptr) {
+    fail ("the url is not a valid ws:// or wss:// address");
+    return;
+  }
+  if (!options.api_key.empty ()) {
+    const std::string bearer = "Bearer " + options.api_key;
+    soup_message_headers_replace (soup_message_get_request_headers (handshake),
+        "Authorization", bearer.c_str ());
+  }
+  timeout = g_timeout_source_new (options.connect_timeout_ms);
+  g_source_set_callback (timeout, +[] (gpointer data) -> gboolean {
+        auto *c = static_cast<Connection *> (data);
+        g_source_unref (c->timeout);
+        c->timeout = nullptr;
+        c->fail ("connect timeout after " + std::to_string (c->options.connect_timeout_ms)
+            + " ms");
+        g_cancellable_cancel (c->cancellable);
+        return G_SOURCE_REMOVE;
+      }, this, nullptr);
+  g_source_attach (timeout, loop->context ());
+  connecting = true;
+  soup_session_websocket_connect_async (session, handshake, nullptr, nullptr,
+      G_PRIORITY_DEFAULT, cancellable, +[] (GObject *source, GAsyncResult *result,
+          gpointer data) {
+        g_autoptr (GError) error = nullptr;
+        SoupWebsocketConnection *connected = soup_session_websocket_connect_finish (
+            SOUP_SESSION (source), result, &error);
+        static_cast<Connection *> (data)->on_connected (connected, error);
+      }, this);
+}
+
+void
+RealtimeSocket::Connection::on_connected (SoupWebsocketConnection *connected,
+    GError *error)
+{
+  connecting = false;
+  destroy_source (timeout);
+  if (finished) {
+    // Stopped while connecting.
+    if (connected != nullptr)
+      g_object_unref (connected);
+    delete this;
+    return;
+  }
+  if (connected == nullptr) {
+    const guint status = soup_message_get_status (handshake);
+    if (status != 0 && status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
+      const char *phrase = soup_message_get_reason_phrase (handshake);
+      fail ("handshake refused: HTTP " + std::to_string (status) + " "
+          + (phrase != nullptr ? phrase : ""));
+    } else {
+      fail (std::string ("cannot connect: ") + (error != nullptr ? error->message : "?"));
+    }
+    return;
+  }
+  socket = connected;
+  if (closing) {
+    close ();
+    return;
+  }
+  soup_websocket_connection_set_max_incoming_payload_size (socket, kMaxIncomingPayload);
+  g_signal_connect (socket, "message", G_CALLBACK (+[] (SoupWebsocketConnection *,
+              gint type, GBytes *message, gpointer data) {
+        auto *c = static_cast<Connection *> (data);
+        if (type != SOUP_WEBSOCKET_DATA_TEXT || c->closing)
+          return;
+        gsize size = 0;
+        const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
+        c->notify ([text, size] (Handlers &h) { h.text (std::string_view (text, size)); });
+      }), this);
+  g_signal_connect (socket, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *,
+              gpointer data) {
+        static_cast<Connection *> (data)->on_closed ();
+      }), this);
+  on_open ();
+}
+
+void
+RealtimeSocket::Connection::on_closed ()
+{
+  if (closing) {
+    finish ();
+    return;
+  }
+  const gushort code = soup_websocket_connection_get_close_code (socket);
+  const char *why = soup_websocket_connection_get_close_data (socket);
+  std::string reason = "socket closed mid-call";
+  if (code != 0)
+    reason += " (code " + std::to_string (code) + ")";
+  if (why != nullptr && *why != '\0')
+    reason += std::string (": ") + why;
+  fail (reason);
+}
+
+void
+RealtimeSocket::Connection::on_open ()
+{
+  std::vector<std::string> opening = std::move (options.opening);
+  {
+    std::lock_guard guard (link->lock);
+    if (link->failed)
+      return;
+    // Opening messages go before everything queued while connecting.
+    link->outgoing.insert (link->outgoing.begin (),
+        std::make_move_iterator (opening.begin ()), std::make_move_iterator (opening.end ()));
+    link->open = true;
+  }
+  notify ([] (Handlers &h) {
+        if (h.opened)
+          h.opened ();
+      });
+  flush ();
+}
+
+gboolean
+RealtimeSocket::Connection::on_wake ()
+{
+  bool close_now = false;
+  {
+    std::lock_guard guard (link->lock);
+    link->wake_pending = false;
+    close_now = link->close_requested;
+  }
+  if (close_now) {
+    if (!closing)
+      close ();
+  } else if (!started) {
+    started = true;
+    connect ();
+  } else {
+    flush ();
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+RealtimeSocket::Connection::fail (const std::string &reason)
+{
+  if (closing)
+    return;
+  {
+    std::lock_guard guard (link->lock);
+    if (link->failed)
+      return;
+    link->failed = true;
+    link->open = false;
+    link->outgoing.clear ();
+  }
+  notify ([&reason] (Handlers &h) { h.failed (reason); });
+}
+
+void
+RealtimeSocket::Connection::flush ()
+{
+  if (socket == nullptr)
+    return;
+  std::deque<std::string> frames;
+  {
+    std::lock_guard guard (link->lock);
+    if (!link->open)
+      return;
+    frames.swap (link->outgoing);
+  }
+  for (const std::string &text : frames) {
+    if (soup_websocket_connection_get_state (socket) != SOUP_WEBSOCKET_STATE_OPEN)
+      return;
+    soup_websocket_connection_send_text (socket, text.c_str ());
+    link->frames_sent++;
+  }
+}
+
+void
+RealtimeSocket::Connection::close ()
+{
+  closing = true;
+  g_cancellable_cancel (cancellable);
+  if (socket != nullptr
+      && soup_websocket_connection_get_state (socket) == SOUP_WEBSOCKET_STATE_OPEN) {
+    soup_websocket_connection_close (socket, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+    // "closed" finishes; this is for a server that never answers.
+    grace = g_timeout_source_new (kCloseGraceMs);
+    g_source_set_callback (grace, +[] (gpointer data) -> gboolean {
+          static_cast<Connection *> (data)->finish ();
+          return G_SOURCE_REMOVE;
+        }, this, nullptr);
+    g_source_attach (grace, loop->context ());
+    return;
+  }
+  finish ();
+}
+
+void
+RealtimeSocket::Connection::finish ()
+{
+  if (finished)
+    return;
+  finished = true;
+  if (socket != nullptr)
+    g_signal_handlers_disconnect_by_data (socket, this);
+  // Its callback comes back with this, cancelled: dropped there.
+  if (connecting)
+    return;
+  // Not from inside a signal of the socket: on the next iteration.
+  GSource *later = g_idle_source_new ();
+  g_source_set_callback (later, +[] (gpointer data) -> gboolean {
+        delete static_cast<Connection *> (data);
+        return G_SOURCE_REMOVE;
+      }, this, nullptr);
+  g_source_attach (later, loop->context ());
+  g_source_unref (later);
+}
+
+/* ---- the element's side --------------------------------------------------- */
+
 RealtimeSocket::RealtimeSocket (Handlers handlers)
-    : handlers_ (std::move (handlers))
+    : link_ (std::make_shared<Link> (std::move (handlers)))
 {
 }
 
@@ -69,248 +415,77 @@ RealtimeSocket::~RealtimeSocket ()
   stop ();
 }
 
-void
-RealtimeSocket::invoke (std::function<void ()> fn)
+guint64
+RealtimeSocket::queued_before_open () const
 {
-  GSource *source = g_idle_source_new ();
-  g_source_set_callback (source, run_once, new std::function<void ()> (std::move (fn)),
-      delete_function);
-  g_source_attach (source, context_);
-  g_source_unref (source);
+  return link_->queued_before_open;
+}
+
+guint64
+RealtimeSocket::frames_sent () const
+{
+  return link_->frames_sent;
 }
 
 void
 RealtimeSocket::start (Options options)
 {
-  if (thread_.joinable ())
+  if (loop_)
     return;
-  context_ = g_main_context_new ();
-  loop_ = g_main_loop_new (context_, FALSE);
-  thread_ = std::thread ([this, options = std::move (options)] () mutable {
-    run (std::move (options));
-  });
-}
-
-void
-RealtimeSocket::run (Options options)
-{
-  g_main_context_push_thread_default (context_);
-  connection_ = new Connection;
-  connection_->options = std::move (options);
-  connect ();
-  g_main_loop_run (loop_);
-
-  // Callbacks of what was cancelled run now, while connection_ lives.
-  connection_->closing = true;
-  g_cancellable_cancel (connection_->cancellable);
-  while (g_main_context_iteration (context_, FALSE)) {
-  }
-  if (connection_->socket != nullptr)
-    g_signal_handlers_disconnect_by_data (connection_->socket, this);
-  delete connection_;
-  connection_ = nullptr;
-  while (g_main_context_iteration (context_, FALSE)) {
-  }
-  g_main_context_pop_thread_default (context_);
-}
-
-void
-RealtimeSocket::connect ()
-{
-  Connection &c = *connection_;
-  c.session = soup_session_new ();
-  const std::string url = url_with_model (c.options.url, c.options.model);
-  c.handshake = soup_message_new ("GET", url.c_str ());
-  if (c.handshake == nullptr) {
-    fail ("the url is not a valid ws:// or wss:// address");
-    return;
-  }
-  if (!c.options.api_key.empty ()) {
-    const std::string bearer = "Bearer " + c.options.api_key;
-    soup_message_headers_replace (soup_message_get_request_headers (c.handshake),
-        "Authorization", bearer.c_str ());
-  }
-  c.timeout = g_timeout_source_new (c.options.connect_timeout_ms);
-  g_source_set_callback (c.timeout, +[] (gpointer data) -> gboolean {
-        auto *self = static_cast<RealtimeSocket *> (data);
-        Connection &conn = *self->connection_;
-        g_source_unref (conn.timeout);
-        conn.timeout = nullptr;
-        self->fail ("connect timeout after "
-            + std::to_string (conn.options.connect_timeout_ms) + " ms");
-        g_cancellable_cancel (conn.cancellable);
-        return G_SOURCE_REMOVE;
-      }, this, nullptr);
-  g_source_attach (c.timeout, context_);
-  soup_session_websocket_connect_async (c.session, c.handshake, nullptr, nullptr,
-      G_PRIORITY_DEFAULT, c.cancellable, +[] (GObject *source, GAsyncResult *result,
-          gpointer data) {
-        g_autoptr (GError) error = nullptr;
-        SoupWebsocketConnection *socket = soup_session_websocket_connect_finish (
-            SOUP_SESSION (source), result, &error);
-        static_cast<RealtimeSocket *> (data)->on_connected (socket, error);
-      }, this);
-}
-
-void
-RealtimeSocket::on_connected (SoupWebsocketConnection *socket, GError *error)
-{
-  Connection &c = *connection_;
-  if (c.timeout != nullptr) {
-    g_source_destroy (c.timeout);
-    g_source_unref (c.timeout);
-    c.timeout = nullptr;
-  }
-  if (socket == nullptr) {
-    const guint status = soup_message_get_status (c.handshake);
-    if (status != 0 && status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
-      const char *phrase = soup_message_get_reason_phrase (c.handshake);
-      fail ("handshake refused: HTTP " + std::to_string (status) + " "
-          + (phrase != nullptr ? phrase : ""));
-    } else {
-      fail (std::string ("cannot connect: ") + (error != nullptr ? error->message : "?"));
-    }
-    return;
-  }
-  c.socket = socket;
-  if (c.closing) {
-    close ();
-    return;
-  }
-  soup_websocket_connection_set_max_incoming_payload_size (socket, kMaxIncomingPayload);
-  g_signal_connect (socket, "message", G_CALLBACK (+[] (SoupWebsocketConnection *,
-              gint type, GBytes *message, gpointer data) {
-        if (type != SOUP_WEBSOCKET_DATA_TEXT)
-          return;
-        gsize size = 0;
-        const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
-        static_cast<RealtimeSocket *> (data)->handlers_.text (std::string_view (text, size));
-      }), this);
-  g_signal_connect (socket, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *ws,
-              gpointer data) {
-        auto *self = static_cast<RealtimeSocket *> (data);
-        if (self->connection_->closing) {
-          g_main_loop_quit (self->loop_);
-          return;
-        }
-        const gushort code = soup_websocket_connection_get_close_code (ws);
-        const char *why = soup_websocket_connection_get_close_data (ws);
-        std::string reason = "socket closed mid-call";
-        if (code != 0)
-          reason += " (code " + std::to_string (code) + ")";
-        if (why != nullptr && *why != '\0')
-          reason += std::string (": ") + why;
-        self->fail (reason);
-      }), this);
-  on_open ();
-}
-
-void
-RealtimeSocket::on_open ()
-{
-  std::vector<std::string> opening = std::move (connection_->options.opening);
-  {
-    std::lock_guard guard (lock_);
-    if (failed_)
-      return;
-    // Opening messages go before everything queued while connecting.
-    outgoing_.insert (outgoing_.begin (), std::make_move_iterator (opening.begin ()),
-        std::make_move_iterator (opening.end ()));
-    open_ = true;
-    flush_scheduled_ = false;
-  }
-  if (handlers_.opened)
-    handlers_.opened ();
-  flush ();
-}
-
-void
-RealtimeSocket::fail (const std::string &reason)
-{
-  {
-    std::lock_guard guard (lock_);
-    if (failed_ || connection_->closing)
-      return;
-    failed_ = true;
-    open_ = false;
-    outgoing_.clear ();
-  }
-  handlers_.failed (reason);
-}
-
-void
-RealtimeSocket::flush ()
-{
-  std::deque<std::string> frames;
-  {
-    std::lock_guard guard (lock_);
-    flush_scheduled_ = false;
-    if (!open_)
-      return;
-    frames.swap (outgoing_);
-  }
-  SoupWebsocketConnection *socket = connection_->socket;
-  for (const std::string &text : frames) {
-    if (soup_websocket_connection_get_state (socket) != SOUP_WEBSOCKET_STATE_OPEN)
-      return;
-    soup_websocket_connection_send_text (socket, text.c_str ());
-    frames_sent_++;
-  }
+  loop_ = Loop::acquire ();
+  auto *connection = new Connection (link_, loop_, std::move (options));
+  wake_ = g_source_new (&wake_funcs, sizeof (GSource));
+  connection->wake = g_source_ref (wake_);
+  g_source_set_callback (wake_, +[] (gpointer data) -> gboolean {
+        return static_cast<Connection *> (data)->on_wake ();
+      }, connection, nullptr);
+  g_source_attach (wake_, loop_->context ());
+  // The first wake connects.
+  g_source_set_ready_time (wake_, 0);
 }
 
 void
 RealtimeSocket::send (std::string text)
 {
-  std::lock_guard guard (lock_);
-  if (failed_ || context_ == nullptr)
+  if (!loop_)
     return;
-  outgoing_.push_back (std::move (text));
-  if (!open_) {
-    queued_before_open_++;
+  std::lock_guard guard (link_->lock);
+  if (link_->failed || link_->close_requested)
     return;
-  }
-  if (!flush_scheduled_) {
-    flush_scheduled_ = true;
-    invoke ([this] { flush (); });
-  }
-}
-
-void
-RealtimeSocket::close ()
-{
-  Connection &c = *connection_;
-  c.closing = true;
-  g_cancellable_cancel (c.cancellable);
-  if (c.socket != nullptr
-      && soup_websocket_connection_get_state (c.socket) == SOUP_WEBSOCKET_STATE_OPEN) {
-    soup_websocket_connection_close (c.socket, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
-    // "closed" quits the loop; this is for a server that never answers.
-    GSource *grace = g_timeout_source_new (kCloseGraceMs);
-    g_source_set_callback (grace, +[] (gpointer loop) -> gboolean {
-          g_main_loop_quit (static_cast<GMainLoop *> (loop));
-          return G_SOURCE_REMOVE;
-        }, loop_, nullptr);
-    g_source_attach (grace, context_);
-    g_source_unref (grace);
+  link_->outgoing.push_back (std::move (text));
+  if (!link_->open) {
+    link_->queued_before_open++;
     return;
   }
-  g_main_loop_quit (loop_);
+  if (!link_->wake_pending) {
+    link_->wake_pending = true;
+    g_source_set_ready_time (wake_, 0);
+  }
 }
 
 void
 RealtimeSocket::stop ()
 {
-  if (!thread_.joinable ())
+  if (!loop_)
     return;
-  invoke ([this] { close (); });
-  thread_.join ();
-  std::lock_guard guard (lock_);
-  outgoing_.clear ();
-  open_ = false;
-  g_main_loop_unref (loop_);
-  loop_ = nullptr;
-  g_main_context_unref (context_);
-  context_ = nullptr;
+  if (loop_->on_thread ()) {
+    // From a handler (ours or another socket's), which may hold dispatch:
+    // nothing else reads detached meanwhile.
+    link_->detached = true;
+  } else {
+    std::lock_guard guard (link_->dispatch);
+    link_->detached = true;
+  }
+  {
+    std::lock_guard guard (link_->lock);
+    link_->close_requested = true;
+    link_->outgoing.clear ();
+    link_->open = false;
+  }
+  g_source_set_ready_time (wake_, 0);
+  g_source_unref (wake_);
+  wake_ = nullptr;
+  loop_.reset ();
 }
 
 }  // namespace callstream

@@ -1,22 +1,19 @@
-// The bridge's WebSocket client to the Realtime API: its own GMainContext and
-// thread per call (libsoup objects are used only there), text frames sent in
-// order, kept while the socket is still connecting and flushed once it opens.
-// A context shared by every call of a process is a later optimization.
+// The bridge's WebSocket client to the Realtime API. Every socket of a
+// process runs on one shared thread and GMainContext (started with the first
+// socket, ended with the last; libsoup objects are used only there), so 300
+// calls cost one thread, not 300. Text frames are sent in order, kept while
+// the socket is still connecting and flushed once it opens.
 //
 // No GStreamer in here; the element gets text and failures through Handlers,
-// which run on the socket's thread.
+// which run on the shared socket thread: they must not block for long.
 #pragma once
 
 #include <glib.h>
-#include <libsoup/soup.h>
 
-#include <atomic>
-#include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 namespace callstream {
@@ -40,49 +37,38 @@ class RealtimeSocket {
     std::vector<std::string> opening;
   };
 
+  // The thread's name, as /proc/self/task/*/comm shows it.
+  static constexpr const char *kThreadName = "realtime-socket";
+
   explicit RealtimeSocket (Handlers handlers);
   ~RealtimeSocket ();  // stop()
   RealtimeSocket (const RealtimeSocket &) = delete;
   RealtimeSocket &operator= (const RealtimeSocket &) = delete;
 
-  // Starts the thread and the connection.
+  // Joins the shared thread (starting it if this is the only socket) and
+  // connects.
   void start (Options options);
   // Thread-safe; kept in order until the socket opens. Dropped after a
   // failure (the call is over).
   void send (std::string text);
-  // Closes the socket (a normal close, no failure reported) and joins.
+  // Closes the socket (a normal close, no failure reported) without waiting
+  // for the server's answer: the close finishes on the socket thread, which
+  // ends once the last socket of the process is closed. Once this returns no
+  // handler runs.
   void stop ();
 
   // Frames given to send() before the socket opened.
-  guint64 queued_before_open () const { return queued_before_open_; }
-  guint64 frames_sent () const { return frames_sent_; }
+  guint64 queued_before_open () const;
+  guint64 frames_sent () const;
 
-  struct Connection;  // socket-thread state
+  class Loop;         // the shared thread and context
+  struct Link;        // what this and its connection share
+  struct Connection;  // socket-thread state, outlives this until closed
 
  private:
-  void invoke (std::function<void ()> fn);
-  // On the socket thread:
-  void run (Options options);
-  void connect ();
-  void on_connected (SoupWebsocketConnection *socket, GError *error);
-  void on_open ();
-  void fail (const std::string &reason);
-  void flush ();
-  void close ();
-
-  Handlers handlers_;
-  GMainContext *context_ = nullptr;
-  GMainLoop *loop_ = nullptr;
-  std::thread thread_;
-  Connection *connection_ = nullptr;  // socket thread only
-
-  std::mutex lock_;
-  std::deque<std::string> outgoing_;  // under lock_
-  bool open_ = false;                 // under lock_
-  bool failed_ = false;               // under lock_
-  bool flush_scheduled_ = false;      // under lock_
-  std::atomic<guint64> queued_before_open_ { 0 };
-  std::atomic<guint64> frames_sent_ { 0 };
+  std::shared_ptr<Link> link_;
+  std::shared_ptr<Loop> loop_;
+  GSource *wake_ = nullptr;  // ours: makes the connection look at the link
 };
 
 }  // namespace callstream

@@ -167,8 +167,8 @@ const Dialect kTwilio = {
   },
 };
 
-// `src ! identity ! sink`, counting the bytes that reach the sink and the
-// played-position events it sends upstream.
+// `src ! identity ! sink` (or @middle), counting the bytes that reach the
+// sink and the played-position events it sends upstream.
 struct Loopback {
   const Dialect &dialect;
   GstElement *pipeline = nullptr;
@@ -178,11 +178,12 @@ struct Loopback {
   std::mutex lock;
 
   Loopback (const Dialect &d, const std::string &src_props,
-      const std::string &sink_props, SoupWebsocketConnection *connection = nullptr)
+      const std::string &sink_props, SoupWebsocketConnection *connection = nullptr,
+      const char *middle = "identity name=id")
       : dialect (d)
   {
-    g_autofree gchar *line = g_strdup_printf ("%s name=src %s ! identity name=id "
-        "! %s name=sink %s", d.src, src_props.c_str (), d.sink, sink_props.c_str ());
+    g_autofree gchar *line = g_strdup_printf ("%s name=src %s ! %s ! %s name=sink %s",
+        d.src, src_props.c_str (), middle, d.sink, sink_props.c_str ());
     g_autoptr (GError) error = nullptr;
     pipeline = gst_parse_launch (line, &error);
     g_assert_no_error (error);
@@ -426,6 +427,34 @@ test_twilio_session_loopback ()
   run_call (loop, client, "MZtw");
 }
 
+// Audio rendered on a streaming thread other than the socket's (behind a
+// queue, as realtimebridge's task feeds twiliosink) goes out chunked, a mark
+// after each chunk, whole and in order.
+static void
+test_rendered_behind_a_queue ()
+{
+  Loopback loop (kTwilio, "port=0 session=twilio-queue", "session=twilio-queue", nullptr,
+      "queue");
+  Client client;
+  client.connect (loop.port (), kTwilio.path);
+  client.send ("{\"event\":\"connected\"}");
+  client.send (kTwilio.start ());
+  std::string sent;
+  for (int i = 0; i < 5; i++) {  // 100 ms: within the lead
+    std::string audio = pattern_bytes (160, 30 + i);
+    sent += audio;
+    client.send (kTwilio.media (audio));
+  }
+  g_assert_true (pump_until ([&] { return client.count ("mark") == 5; }));
+  g_assert_cmpuint (loop.stat ("chunks-sent"), ==, 5);
+  g_assert_cmpuint (client.frames.size (), ==, 10);
+  for (size_t i = 0; i < 5; i++) {
+    g_assert_cmpstr (client.frames[2 * i].event.c_str (), ==, "media");
+    g_assert_cmpstr (client.frames[2 * i + 1].event.c_str (), ==, "mark");
+  }
+  g_assert_true (audio_of (client.frames) == sent);
+}
+
 static void
 test_sink_needs_a_session ()
 {
@@ -449,6 +478,7 @@ main (int argc, char **argv)
   g_test_add_func ("/provider-sinks/exotel-session-loopback", test_exotel_session_loopback);
   g_test_add_func ("/provider-sinks/exotel-connection-loopback", test_exotel_connection_loopback);
   g_test_add_func ("/provider-sinks/twilio-session-loopback", test_twilio_session_loopback);
+  g_test_add_func ("/provider-sinks/rendered-behind-a-queue", test_rendered_behind_a_queue);
   g_test_add_func ("/provider-sinks/needs-a-session", test_sink_needs_a_session);
   return g_test_run ();
 }

@@ -8,7 +8,9 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -312,10 +314,10 @@ expect_error (Bridge &bridge, const char *needle)
   g_assert_nonnull (strstr (text.c_str (), needle));
 }
 
-static void
-test_error_refused ()
+// An address nothing listens on.
+static std::string
+refused_url ()
 {
-  // A port nothing listens on.
   g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
       G_SOCKET_PROTOCOL_TCP, nullptr);
   g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -324,7 +326,13 @@ test_error_refused ()
   g_autoptr (GSocketAddress) bound = g_socket_get_local_address (socket, nullptr);
   const int port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   g_socket_close (socket, nullptr);
-  Bridge bridge ("ws://127.0.0.1:" + std::to_string (port) + "/v1/realtime", kMulawCaps);
+  return "ws://127.0.0.1:" + std::to_string (port) + "/v1/realtime";
+}
+
+static void
+test_error_refused ()
+{
+  Bridge bridge (refused_url (), kMulawCaps);
   expect_error (bridge, "refused");
   g_assert_cmpint (bridge.push (pattern_bytes (160, 1), 0), ==, GST_FLOW_ERROR);
 }
@@ -562,6 +570,120 @@ test_twilio_call_end_to_end ()
   gst_object_unref (pipeline);
 }
 
+// Threads of this process named as the bridges' shared socket thread. The
+// last socket's close ends it, on its own, once the server answered. Polled:
+// a thread started from it (GLib's pool) carries its name until renamed.
+static int
+socket_threads ()
+{
+  int n = 0;
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, nullptr);
+  g_assert_nonnull (dir);
+  while (const gchar *tid = g_dir_read_name (dir)) {
+    g_autofree gchar *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+    g_autofree gchar *comm = nullptr;
+    if (g_file_get_contents (path, &comm, nullptr, nullptr)
+        && strcmp (g_strstrip (comm), "realtime-socket") == 0)
+      n++;
+  }
+  return n;
+}
+
+// Pushes @frames 20 ms u-law frames from @first on; the bytes pushed.
+static std::string
+push_frames (Bridge &bridge, int first, int frames)
+{
+  std::string sent;
+  for (int i = first; i < first + frames; i++) {
+    std::string frame = pattern_bytes (160, i);
+    sent += frame;
+    g_assert_cmpint (bridge.push (frame, i * 20 * GST_MSECOND), ==, GST_FLOW_OK);
+  }
+  return sent;
+}
+
+// Two bridges run on one socket thread; the first stopping closes its own
+// socket only, the second's call goes on byte for byte; the last one out
+// ends the thread.
+static void
+test_bridges_share_socket_thread ()
+{
+  g_assert_true (wait_until ([] { return socket_threads () == 0; }));
+  FakeRealtimeServer::Options options;
+  options.echo_every_bytes = 1600;  // each 200 ms comes back
+  FakeRealtimeServer server_a (options);
+  FakeRealtimeServer server_b (options);
+  {
+    auto a = std::make_unique<Bridge> (server_a.url (), kMulawCaps);
+    Bridge b (server_b.url (), kMulawCaps);
+    const std::string sent_a = push_frames (*a, 0, 10);
+    std::string sent_b = push_frames (b, 100, 10);
+    g_assert_true (a->pull_audio (sent_a.size ()) == sent_a);
+    g_assert_true (b.pull_audio (sent_b.size ()) == sent_b);
+    g_assert_true (wait_until ([] { return socket_threads () == 1; }));
+
+    a.reset ();
+    g_assert_true (wait_until ([] { return socket_threads () == 1; }));
+    sent_b += push_frames (b, 110, 20);
+    g_assert_true (b.pull_audio (sent_b.size ()) == sent_b);
+    g_assert_true (server_b.audio () == sent_b);
+    g_assert_true (server_b.connected ());
+    g_assert_null (b.wait_error (0));
+  }
+  g_assert_true (wait_until ([] { return socket_threads () == 0; }));
+}
+
+// Bridges connected, still connecting and failed, stopped in mixed order:
+// the ones left keep working, and none leaves a thread behind.
+static void
+test_many_bridges_leave_no_thread ()
+{
+  g_assert_true (wait_until ([] { return socket_threads () == 0; }));
+  FakeRealtimeServer::Options live_options;
+  FakeRealtimeServer::Options silent_options;
+  silent_options.handshake = FakeRealtimeServer::Handshake::NeverAnswer;
+  std::vector<std::unique_ptr<FakeRealtimeServer>> servers;
+  std::vector<std::unique_ptr<Bridge>> bridges;
+  const std::string refused = refused_url ();
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 12; i++) {
+      if (i % 3 == 2) {
+        // Never answers (stopped while connecting) or refused (failed).
+        servers.push_back (nullptr);
+        if (i % 2 == 0) {
+          auto silent = std::make_unique<FakeRealtimeServer> (silent_options);
+          bridges.push_back (std::make_unique<Bridge> (silent->url (), kMulawCaps));
+          servers.back () = std::move (silent);
+        } else {
+          bridges.push_back (std::make_unique<Bridge> (refused, kMulawCaps));
+        }
+        continue;
+      }
+      servers.push_back (std::make_unique<FakeRealtimeServer> (live_options));
+      bridges.push_back (std::make_unique<Bridge> (servers.back ()->url (), kMulawCaps));
+    }
+    g_assert_true (wait_until ([] { return socket_threads () == 1; }));
+    // Every other live bridge stops; the rest still send.
+    for (size_t i = 0; i < bridges.size (); i++) {
+      if (i % 2 == 0)
+        bridges[i].reset ();
+    }
+    g_assert_true (wait_until ([] { return socket_threads () == 1; }));
+    for (size_t i = 0; i < bridges.size (); i++) {
+      if (!bridges[i] || i % 3 == 2)
+        continue;
+      const std::string frame = pattern_bytes (160, static_cast<int> (i));
+      g_assert_cmpint (bridges[i]->push (frame, 0), ==, GST_FLOW_OK);
+      FakeRealtimeServer &server = *servers[i];
+      g_assert_true (server.wait_for ([&] { return server.audio_size_locked () == 160; }));
+      g_assert_true (server.audio () == frame);
+    }
+    bridges.clear ();
+    g_assert_true (wait_until ([] { return socket_threads () == 0; }));
+    servers.clear ();
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -583,5 +705,9 @@ main (int argc, char **argv)
   g_test_add_func ("/realtimebridge/transcripts-posted", test_transcripts_posted);
   g_test_add_func ("/realtimebridge/api-key-not-readable", test_api_key_not_readable);
   g_test_add_func ("/realtimebridge/twilio-call-end-to-end", test_twilio_call_end_to_end);
+  g_test_add_func ("/realtimebridge/bridges-share-socket-thread",
+      test_bridges_share_socket_thread);
+  g_test_add_func ("/realtimebridge/many-bridges-leave-no-thread",
+      test_many_bridges_leave_no_thread);
   return g_test_run ();
 }
