@@ -454,20 +454,6 @@ on_socket_changed (Call &call)
   }
 }
 
-gboolean
-on_sockets_ready (gint, GIOCondition, gpointer data)
-{
-  auto *load = static_cast<Load *> (data);
-  epoll_event events[256];
-  const int n = epoll_wait (load->epoll_fd, events, G_N_ELEMENTS (events), 0);
-  for (int i = 0; i < n; i++) {
-    Call &call = load->calls[events[i].data.u64];
-    if (call.socket.on_ready (events[i].events))
-      on_socket_changed (call);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
 void
 start_connecting (Call &call)
 {
@@ -853,13 +839,16 @@ main (int argc, char **argv)
   reader.base64_payload.assign (load.calls.size (), 0);
   std::thread reader_thread ([&reader] { reader.run (); });
 
-  load.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-  if (load.epoll_fd < 0) {
-    std::fprintf (stderr, "callstream-load: epoll_create1: %s\n", g_strerror (errno));
+  callstream_load::SocketSet sockets ([&load] (uint64_t tag, uint32_t events) {
+        Call &call = load.calls[tag];
+        if (call.socket.on_ready (events))
+          on_socket_changed (call);
+      });
+  if (sockets.fd () < 0) {
+    std::fprintf (stderr, "callstream-load: %s\n", sockets.error ().c_str ());
     return 1;
   }
-  const guint sockets = g_unix_fd_add_full (G_PRIORITY_HIGH, load.epoll_fd, G_IO_IN,
-      on_sockets_ready, &load, nullptr);
+  load.epoll_fd = sockets.fd ();
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
@@ -893,10 +882,8 @@ main (int argc, char **argv)
   else
     print_table (load, reader, report);
 
-  g_source_remove (sockets);
   for (Call &call : load.calls)
     call.socket.abandon ();
-  close (load.epoll_fd);
   g_main_loop_unref (load.loop);
   const bool ok = report.lost == 0 && report.corrupted == 0 && report.calls_failed == 0
       && report.sent > 0 && reader.error.empty () && !load.cap_hit;

@@ -663,20 +663,6 @@ on_caller_socket_changed (Caller &c)
     on_caller_closed (c);
 }
 
-gboolean
-on_sockets_ready (gint, GIOCondition, gpointer data)
-{
-  auto &load = *static_cast<RealtimeLoad *> (data);
-  epoll_event events[256];
-  const int n = epoll_wait (load.epoll_fd, events, G_N_ELEMENTS (events), 0);
-  for (int i = 0; i < n; i++) {
-    Caller &c = load.callers[events[i].data.u64];
-    if (c.socket.on_ready (events[i].events))
-      on_caller_socket_changed (c);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
 void
 send_frame (Caller &c)
 {
@@ -1087,14 +1073,17 @@ run_realtime_load (const RealtimeLoadOptions &o)
     load.callers[i].index = static_cast<uint32_t> (i);
     load.callers[i].send_us.assign (load.frames_per_call, 0);
   }
-  load.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
-  if (load.epoll_fd < 0) {
-    std::fprintf (stderr, "callstream-load: epoll_create1: %s\n", g_strerror (errno));
+  SocketSet sockets ([&load] (uint64_t tag, uint32_t events) {
+        Caller &c = load.callers[tag];
+        if (c.socket.on_ready (events))
+          on_caller_socket_changed (c);
+      });
+  if (sockets.fd () < 0) {
+    std::fprintf (stderr, "callstream-load: %s\n", sockets.error ().c_str ());
     server.stop ();
     return 1;
   }
-  const guint sockets = g_unix_fd_add_full (G_PRIORITY_HIGH, load.epoll_fd, G_IO_IN,
-      on_sockets_ready, &load, nullptr);
+  load.epoll_fd = sockets.fd ();
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
@@ -1120,10 +1109,8 @@ run_realtime_load (const RealtimeLoadOptions &o)
   else
     print_table (load, server, redis, report, failure);
 
-  g_source_remove (sockets);
   for (Caller &c : load.callers)
     c.socket.abandon ();
-  close (load.epoll_fd);
   g_main_loop_unref (load.loop);
   return failure.empty () ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 #include "load_websocket.h"
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <libsoup/soup.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -379,6 +380,35 @@ LoadWebSocket::abandon ()
   if (fd_ >= 0)
     end_socket (state_ == State::kOpen || state_ == State::kClosing ? State::kClosed
                                                                     : State::kFailed);
+}
+
+SocketSet::SocketSet (Handler handler) : handler_ (std::move (handler))
+{
+  fd_ = epoll_create1 (EPOLL_CLOEXEC);
+  if (fd_ < 0) {
+    error_ = std::string ("epoll_create1: ") + g_strerror (errno);
+    return;
+  }
+  source_ = g_unix_fd_add_full (G_PRIORITY_HIGH, fd_, G_IO_IN, dispatch, this, nullptr);
+}
+
+SocketSet::~SocketSet ()
+{
+  if (source_ != 0)
+    g_source_remove (source_);
+  if (fd_ >= 0)
+    ::close (fd_);
+}
+
+gboolean
+SocketSet::dispatch (gint, GIOCondition, gpointer data)
+{
+  auto *self = static_cast<SocketSet *> (data);
+  epoll_event events[256];
+  const int n = epoll_wait (self->fd_, events, G_N_ELEMENTS (events), 0);
+  for (int i = 0; i < n; i++)
+    self->handler_ (events[i].data.u64, events[i].events);
+  return G_SOURCE_CONTINUE;
 }
 
 }  // namespace callstream_load

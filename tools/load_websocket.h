@@ -104,4 +104,28 @@ class LoadWebSocket {
   uint32_t mask_seed_ = 0;
 };
 
+// The epoll set the calls' sockets live in, watched from the thread-default
+// main context: @handler gets the tag and events of each ready socket.
+class SocketSet {
+ public:
+  using Handler = std::function<void (uint64_t tag, uint32_t events)>;
+
+  explicit SocketSet (Handler handler);
+  ~SocketSet ();
+  SocketSet (const SocketSet &) = delete;
+  SocketSet &operator= (const SocketSet &) = delete;
+
+  // -1 when the set could not be made; error() says why.
+  int fd () const { return fd_; }
+  const std::string &error () const { return error_; }
+
+ private:
+  static gboolean dispatch (gint fd, GIOCondition condition, gpointer data);
+
+  Handler handler_;
+  int fd_ = -1;
+  guint source_ = 0;
+  std::string error_;
+};
+
 }  // namespace callstream_load
