@@ -13,6 +13,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "loopback_listener.h"
+
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -46,14 +48,9 @@ class FakeRealtimeServer {
     loop_ = g_main_loop_new (context_, FALSE);
     if (options_.handshake == Handshake::NeverAnswer) {
       // Listens, so TCP connects; never accepts nor answers.
-      listener_ = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-          G_SOCKET_PROTOCOL_TCP, nullptr);
-      g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-      g_assert_true (g_socket_bind (listener_, address, TRUE, nullptr));
-      g_assert_true (g_socket_listen (listener_, nullptr));
-      g_autoptr (GSocketAddress) bound = g_socket_get_local_address (listener_, nullptr);
-      port_ = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      guint port = 0;
+      listener_ = test_support::listen_on_loopback (&port);
+      port_ = static_cast<int> (port);
       return;
     }
     std::mutex ready_lock;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "load_websocket.h"
+#include "loopback_listener.h"
 #include "protocol/websocket_frames.h"
 
 namespace ws = callstream::websocket;
@@ -35,14 +36,7 @@ class ScriptedServer {
 
   explicit ScriptedServer (Script script)
   {
-    listener_ = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-        G_SOCKET_PROTOCOL_TCP, nullptr);
-    g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-    g_assert_true (g_socket_bind (listener_, address, TRUE, nullptr));
-    g_assert_true (g_socket_listen (listener_, nullptr));
-    g_autoptr (GSocketAddress) bound = g_socket_get_local_address (listener_, nullptr);
-    port_ = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    listener_ = test_support::listen_on_loopback (&port_);
     thread_ = std::thread ([this, script = std::move (script)] {
           socket_ = g_socket_accept (listener_, nullptr, nullptr);
           g_assert_nonnull (socket_);
