@@ -7,6 +7,8 @@
 #include <gst/gst.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <map>
@@ -426,6 +428,7 @@ void RedisConnection::submit(std::shared_ptr<RedisStreamWriter> writer,
 
 void *RedisConnection::run(void *data) {
   auto *self = static_cast<RedisConnection *>(data);
+  block_sigpipe_in_this_thread();
   g_main_context_push_thread_default(self->context_);
   self->connect();
   g_main_loop_run(self->loop_);
@@ -688,6 +691,13 @@ void RedisConnection::on_entry_reply(redisAsyncContext *async, void *reply,
   } else {
     done.writer->acknowledged(done.entry, nullptr);
   }
+}
+
+void block_sigpipe_in_this_thread() {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
 }
 
 }  // namespace callstream

@@ -29,6 +29,14 @@ struct redisAsyncContext;
 
 namespace callstream {
 
+// hiredis writes with write(): a server gone away raises SIGPIPE, which by
+// default ends the whole process (gst-launch, a test program, an application
+// that never made a GSocket, which would have ignored it). Each thread that
+// talks to Redis calls this first; the write then fails with EPIPE and the
+// element reconnects as for any other lost connection.
+void block_sigpipe_in_this_thread();
+
+
 class RedisConnection;
 
 // One XADD ready for the socket.

@@ -66,6 +66,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/redis_client.h"
 #include "redisstreamsrc/call_pads.h"
 #include "redisstreamsrc/redis_group_reader.h"
 
@@ -468,6 +469,7 @@ static gpointer
 reading_thread (gpointer data)
 {
   GstRedisStreamSrc *self = GST_REDIS_STREAM_SRC (data);
+  callstream::block_sigpipe_in_this_thread ();
   RedisStreamSrcImpl *impl = self->impl;
   guint backoff_ms = BACKOFF_FIRST_MS;
   bool warned = false;
