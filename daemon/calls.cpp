@@ -60,6 +60,8 @@ class Call::ReactorPeer : public Reactor::Peer {
 
   void on_message (bool is_text, const uint8_t *data, size_t size) override
   {
+    if (G_UNLIKELY (call_->reactor_id_.load (std::memory_order_relaxed) == 0))
+      call_->reactor_id_.store (connection_id (), std::memory_order_release);
     counters_.messages.fetch_add (1, std::memory_order_relaxed);
     counters_.bytes.fetch_add (size, std::memory_order_relaxed);
     call_->messages_.fetch_add (1, std::memory_order_relaxed);
@@ -108,16 +110,29 @@ Call::Call (CallRegistry &registry, const PipelineDescription &description,
 
 Call::~Call ()
 {
-  if (input_ != nullptr)
-    gst_object_unref (input_);
-  g_clear_object (&connection_);
   if (pipeline_ != nullptr) {
     GstBus *bus = gst_element_get_bus (pipeline_);
     gst_bus_set_sync_handler (bus, nullptr, nullptr, nullptr);
     gst_object_unref (bus);
+    // Stops every sink and the source (whose stop closes the call session):
+    // send-message is not emitted after this, so its handler's Call pointer
+    // stays valid as long as it can be called.
     gst_element_set_state (pipeline_, GST_STATE_NULL);
     gst_object_unref (pipeline_);
   }
+  if (input_ != nullptr) {
+    g_signal_handlers_disconnect_by_data (input_, this);
+    gst_object_unref (input_);
+  }
+}
+
+// A sink of a shared flow answers the caller: out on the reactor connection.
+gboolean
+Call::on_send_message (GstElement *, const gchar *text, gpointer data)
+{
+  auto *call = static_cast<Call *> (data);
+  const guint64 id = call->reactor_id_.load (std::memory_order_acquire);
+  return id != 0 && call->registry_.reactor_.send_text (id, text);
 }
 
 std::string
@@ -358,43 +373,26 @@ void
 CallRegistry::attach_reactor (const std::shared_ptr<Call> &call, GIOStream *stream,
     GSocket *socket)
 {
+  if (!call->connection_elements_.empty ()) {
+    // A flow that answers: its source and sinks share a call session named
+    // for this call, and the sinks' messages come back through the source.
+    const std::string session = "callstreamd-" + call->id_;
+    for (const std::string &name : call->connection_elements_) {
+      GstElement *element = gst_bin_get_by_name (GST_BIN (call->pipeline_), name.c_str ());
+      if (element == nullptr)
+        continue;
+      g_object_set (element, "session", session.c_str (), nullptr);
+      gst_object_unref (element);
+    }
+    g_signal_connect (call->input_, "send-message", G_CALLBACK (Call::on_send_message),
+        call.get ());
+  }
   if (gst_element_set_state (call->pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The element posted its error on the bus: the teardown follows from it.
     log::error ("pipeline_not_started", { { "call", call->id_ }, { "flow", call->flow_ } });
   }
   auto peer = std::make_shared<Call::ReactorPeer> (call, counters (call->provider_));
-  call->reactor_id_ = reactor_.adopt (stream, socket, peer);
-}
-
-void
-CallRegistry::attach_connection (const std::shared_ptr<Call> &call,
-    SoupWebsocketConnection *connection)
-{
-  call->connection_ = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
-  for (const std::string &name : call->connection_elements_) {
-    GstElement *element = gst_bin_get_by_name (GST_BIN (call->pipeline_), name.c_str ());
-    if (element == nullptr)
-      continue;
-    g_object_set (element, "connection", connection, nullptr);
-    gst_object_unref (element);
-  }
-  // The source sends EOS itself when the socket closes; this is for the log
-  // and for counting.
-  std::weak_ptr<Call> weak = call;
-  g_signal_connect_data (connection, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *c,
-              gpointer data) {
-            auto *weak = static_cast<std::weak_ptr<Call> *> (data);
-            if (auto call = weak->lock ()) {
-              log::info ("connection_closed", { { "call", call->id () },
-                    { "provider", call->provider () },
-                    { "code", std::to_string (soup_websocket_connection_get_close_code (c)) } });
-              call->registry_.end (call, "socket closed");
-            }
-          }), new std::weak_ptr<Call> (weak), [] (gpointer data, GClosure *) {
-        delete static_cast<std::weak_ptr<Call> *> (data);
-      }, GConnectFlags (0));
-  if (gst_element_set_state (call->pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-    log::error ("pipeline_not_started", { { "call", call->id_ }, { "flow", call->flow_ } });
+  call->reactor_id_.store (reactor_.adopt (stream, socket, peer), std::memory_order_release);
 }
 
 void
@@ -409,11 +407,9 @@ void
 CallRegistry::close_socket (const std::shared_ptr<Call> &call, guint16 code,
     const std::string &reason)
 {
-  if (call->reactor_id_ != 0)
-    reactor_.close (call->reactor_id_, code, reason);
-  if (call->connection_ != nullptr
-      && soup_websocket_connection_get_state (call->connection_) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (call->connection_, code, reason.c_str ());
+  const guint64 id = call->reactor_id_.load (std::memory_order_acquire);
+  if (id != 0)
+    reactor_.close (id, code, reason);
 }
 
 void

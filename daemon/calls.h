@@ -1,13 +1,17 @@
 // The calls in progress: one GStreamer pipeline per accepted media socket,
-// built from a pipeline description, fed by the reactor (or, for flows that
-// answer the caller, handed the libsoup connection), torn down at EOS, error
-// or close. One call's failure never touches another's.
+// built from a pipeline description, fed by the reactor, torn down at EOS,
+// error or close. One call's failure never touches another's. Flows that
+// answer the caller (socket "shared") put their elements on one call session;
+// what the sinks send comes back through the input's send-message signal and
+// goes out on the same reactor connection.
 //
 // Threads:
 //  - main thread: create, attach, teardown (set_state NULL), shutdown;
 //  - reactor thread: each message is pushed into the call's source with its
 //    push-message signal (the buffer travels the whole pipeline on that
 //    thread: no queue, no thread per call);
+//  - sinks' streaming threads (and the system clock's, for their pacing):
+//    send-message, queued to the reactor (Reactor::send_text never blocks);
 //  - "enders" pool (a few threads shared by every call): EOS is sent from
 //    there, since a sink may wait for its last writes on EOS;
 //  - streaming threads: the bus sync handler (no bus watch, no GSource per
@@ -69,10 +73,9 @@ class CallRegistry {
   std::shared_ptr<Call> create (const PipelineDescription &description,
       const std::string &launch, const std::string &remote, guint *http_status,
       std::string *error);
-  // The socket is ours: start the pipeline and feed it. Main thread.
+  // The socket is ours: start the pipeline and feed it (and, for a shared
+  // flow, send what its sinks answer). Main thread.
   void attach_reactor (const std::shared_ptr<Call> &call, GIOStream *stream, GSocket *socket);
-  void attach_connection (const std::shared_ptr<Call> &call,
-      SoupWebsocketConnection *connection);
   // Ends the call from the daemon's side: EOS through the pipeline (sinks
   // flush), then teardown. Any thread.
   void end (const std::shared_ptr<Call> &call, const std::string &why);
@@ -99,6 +102,7 @@ class CallRegistry {
       const std::string &element);
 
  private:
+  friend class Call;  // its send-message handler writes to reactor_
   void teardown (const std::shared_ptr<Call> &call, const std::string &why);
   void check_shutdown_done ();
 
@@ -141,6 +145,7 @@ class Call : public std::enable_shared_from_this<Call> {
   void install_bus_handler ();
   void install_call_info_probe ();
   static GstBusSyncReply on_bus_message (GstBus *bus, GstMessage *message, gpointer data);
+  static gboolean on_send_message (GstElement *input, const gchar *text, gpointer data);
   void gather_redis_stats (guint64 *published, guint64 *dropped, guint64 *reconnects) const;
 
   CallRegistry &registry_;
@@ -156,9 +161,10 @@ class Call : public std::enable_shared_from_this<Call> {
   const gint64 started_us_;
   const gint64 started_unix_;
 
+  // Set by the main thread after adopt(), and by the reactor thread before
+  // the first message is pushed (it may come first); read by send-message.
+  std::atomic<guint64> reactor_id_ { 0 };
   // Main thread.
-  guint64 reactor_id_ = 0;
-  SoupWebsocketConnection *connection_ = nullptr;  // ref held
   bool torn_down_ = false;
 
   std::atomic<bool> ending_ { false };

@@ -447,11 +447,22 @@ check_connection (const PipelineDescription &description, GstElement *pipeline,
       return fail (error, description.file, field, "no element named " + quoted (name)
           + " in launch");
     GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (element),
-        "connection");
-    if (pspec == nullptr || !g_type_is_a (SOUP_TYPE_WEBSOCKET_CONNECTION, pspec->value_type)
+        "session");
+    if (pspec == nullptr || pspec->value_type != G_TYPE_STRING
         || (pspec->flags & G_PARAM_WRITABLE) == 0)
       return fail (error, description.file, field, "element " + quoted (name) + " ("
-          + factory_name (element) + ") has no SoupWebsocketConnection connection property");
+          + factory_name (element) + ") has no session property");
+    if (i > 0)
+      continue;
+    // The first one reads the socket's messages and sends the others' answers.
+    GSignalQuery push = {}, send = {};
+    g_signal_query (g_signal_lookup ("push-message", G_OBJECT_TYPE (element)), &push);
+    g_signal_query (g_signal_lookup ("send-message", G_OBJECT_TYPE (element)), &send);
+    if (push.signal_id == 0 || (push.signal_flags & G_SIGNAL_ACTION) == 0
+        || send.signal_id == 0 || send.return_type != G_TYPE_BOOLEAN)
+      return fail (error, description.file, field, "element " + quoted (name) + " ("
+          + factory_name (element) + ") has no push-message and send-message signals: "
+          "the first element of connection reads the call's socket");
   }
   return true;
 }

@@ -22,8 +22,8 @@ namespace callstreamd {
 // How the call's WebSocket reaches the pipeline.
 enum class SocketMode {
   kReactor,  // the daemon reads frames and calls `push-message` on `input` (ingest)
-  kShared,   // the SoupWebsocketConnection is set as `connection` on each element
-             // named in `connection`, so a sink answers on the caller's socket
+  kShared,   // the same, and the elements named in `connection` share a session:
+             // the sinks' frames come back through the first's `send-message`
 };
 
 enum class Provider { kExotel, kTwilio };
@@ -85,8 +85,8 @@ bool pipeline_enabled (const PipelineDescription &description,
 // have async=false (no queues: a prerolling sink would block the call's
 // thread until every other sink has data, a deadlock behind a tee); in reactor mode
 // the `input` element must exist and have a `push-message` action signal,
-// in shared mode every `connection` element must exist and have a
-// SoupWebsocketConnection `connection` property. The pipeline is then
+// in shared mode every `connection` element must exist and have a `session`
+// property, the first also `push-message` and `send-message`. The pipeline is then
 // dropped without a state change.
 bool check_pipeline_description (const PipelineDescription &description,
     const std::map<std::string, std::string> &variables, std::string *error);

@@ -530,28 +530,14 @@ Server::handle_media (SoupServerMessage *msg, const PipelineDescription &flow)
     return;
   }
   call->public_base = public_base (msg);
-  const bool reactor = flow.socket == SocketMode::kReactor;
   const std::string route = flow.route;
   const std::string remote = remote_of (msg);
-  GUri *uri = soup_server_message_get_uri (msg);
   const bool upgraded = accept_websocket_upgrade (msg,
-      [this, call, reactor, route, remote, uri_ref = g_uri_ref (uri)]
-      (GIOStream *stream, GSocket *socket, GSocketAddress *) mutable {
+      [this, call, route, remote] (GIOStream *stream, GSocket *socket, GSocketAddress *) {
         log::info ("connection_accepted", { { "call", call->id () },
               { "provider", call->provider () }, { "flow", call->flow () },
               { "route", route }, { "remote", remote } });
-        if (reactor) {
-          calls_->attach_reactor (call, stream, socket);
-        } else {
-          SoupWebsocketConnection *connection = soup_websocket_connection_new (stream,
-              uri_ref, SOUP_WEBSOCKET_CONNECTION_SERVER, nullptr, nullptr, nullptr);
-          soup_websocket_connection_set_max_incoming_payload_size (connection,
-              config_.max_message_bytes);
-          calls_->attach_connection (call, connection);
-          g_object_unref (connection);
-        }
-        g_uri_unref (uri_ref);
-        uri_ref = nullptr;
+        calls_->attach_reactor (call, stream, socket);
       });
   if (!upgraded) {
     // Not a WebSocket upgrade: the status says why; the pipeline never ran.

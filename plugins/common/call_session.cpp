@@ -1,5 +1,7 @@
 #include "common/call_session.h"
 
+#include <gst/gst.h>
+
 #include <utility>
 #include <vector>
 
@@ -38,9 +40,41 @@ struct Invocation {
     return G_SOURCE_REMOVE;
   }
   static void destroy (gpointer data) { delete static_cast<Invocation *> (data); }
+  static gboolean fired (GstClock *, GstClockTime, GstClockID, gpointer data)
+  {
+    static_cast<Invocation *> (data)->function ();
+    return TRUE;
+  }
 };
 
+// Runs @function on the system clock's own thread after @delay_ms: the
+// timers of a session whose socket has no thread of ours.
+void
+run_on_system_clock (guint delay_ms, std::function<void ()> function)
+{
+  GstClock *clock = gst_system_clock_obtain ();
+  GstClockID id = gst_clock_new_single_shot_id (clock,
+      gst_clock_get_time (clock) + delay_ms * GST_MSECOND);
+  gst_clock_id_wait_async (id, Invocation::fired, new Invocation {std::move (function)},
+      Invocation::destroy);
+  gst_clock_id_unref (id);
+  gst_object_unref (clock);
+}
+
+// The session whose messages this thread is delivering (CallSession::Delivery).
+thread_local const CallSession *delivering = nullptr;
+
 }  // namespace
+
+CallSession::Delivery::Delivery (const CallSession *session)
+    : previous_ (std::exchange (delivering, session))
+{
+}
+
+CallSession::Delivery::~Delivery ()
+{
+  delivering = previous_;
+}
 
 std::shared_ptr<CallSession>
 CallSession::obtain (const std::string &name, SoupWebsocketConnection *connection)
@@ -90,8 +124,12 @@ void
 CallSession::attach (SoupWebsocketConnection *connection, bool on_connection_thread)
 {
   bool now_ready = false;
+  Outlet replaced;  // released without the lock
   {
     std::lock_guard guard (lock_);
+    replaced = std::move (outlet_);
+    outlet_ = nullptr;
+    close_pending_ = false;
     if (connection_ != connection) {
       g_clear_object (&connection_);
       connection_ = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
@@ -118,6 +156,31 @@ CallSession::note_connection_thread ()
     if (context_ != nullptr || connection_ == nullptr || closed_)
       return;
     context_ = g_main_context_ref_thread_default ();
+  }
+  became_ready ();
+}
+
+void
+CallSession::attach_outlet (Outlet outlet)
+{
+  Outlet replaced;
+  {
+    std::lock_guard guard (lock_);
+    g_clear_object (&connection_);
+    if (context_ != nullptr) {
+      g_main_context_unref (context_);
+      context_ = nullptr;
+    }
+    replaced = std::exchange (outlet_, std::move (outlet));
+    closed_ = false;
+    close_pending_ = false;
+    // In the order they were sent, before any later frame (sent under lock_).
+    for (const std::string &text : outbox_)
+      if (!outlet_ (text)) {
+        close_later ();
+        break;
+      }
+    outbox_.clear ();
   }
   became_ready ();
 }
@@ -155,6 +218,7 @@ CallSession::deliver_mark (const std::string &name)
 void
 CallSession::closed ()
 {
+  Outlet outlet;  // released without the lock: it may hold the last ref of something
   {
     std::lock_guard guard (lock_);
     if (closed_)
@@ -162,6 +226,8 @@ CallSession::closed ()
     closed_ = true;
     outbox_.clear ();
     g_clear_object (&connection_);
+    outlet = std::move (outlet_);
+    outlet_ = nullptr;
   }
   notify ([] (const Listener &l) {
         if (l.on_closed)
@@ -185,6 +251,11 @@ CallSession::send_text (std::string text)
   std::lock_guard guard (lock_);
   if (closed_)
     return;
+  if (outlet_) {
+    if (!close_pending_ && !outlet_ (text))
+      close_later ();
+    return;
+  }
   if (outbox_.size () >= kMaxQueuedFrames) {
     outbox_.pop_front ();
     frames_dropped_++;
@@ -202,6 +273,21 @@ CallSession::schedule_flush_locked ()
   attach_invocation (0, [weak = weak_from_this ()] {
         if (auto session = weak.lock ())
           session->flush_outbox ();
+      });
+}
+
+// The Outlet refused a frame: the socket is gone. Closed from the clock's
+// thread, since closing calls the listeners, and the sender may hold a lock
+// a listener takes.
+void
+CallSession::close_later ()
+{
+  if (close_pending_)
+    return;
+  close_pending_ = true;
+  run_on_system_clock (0, [weak = weak_from_this ()] {
+        if (auto session = weak.lock ())
+          session->closed ();
       });
 }
 
@@ -243,7 +329,13 @@ bool
 CallSession::run_on_connection (std::function<void ()> function, guint delay_ms)
 {
   std::lock_guard guard (lock_);
-  if (context_ == nullptr || closed_)
+  if (closed_)
+    return false;
+  if (outlet_) {
+    run_on_system_clock (delay_ms, std::move (function));
+    return true;
+  }
+  if (context_ == nullptr)
     return false;
   attach_invocation (delay_ms, std::move (function));
   return true;
@@ -260,7 +352,7 @@ bool
 CallSession::ready () const
 {
   std::lock_guard guard (lock_);
-  return context_ != nullptr && connection_ != nullptr && !closed_;
+  return !closed_ && (outlet_ || (context_ != nullptr && connection_ != nullptr));
 }
 
 bool
@@ -273,6 +365,8 @@ CallSession::is_closed () const
 bool
 CallSession::on_connection_thread () const
 {
+  if (delivering == this)
+    return true;
   std::lock_guard guard (lock_);
   return context_ != nullptr && g_main_context_is_owner (context_);
 }

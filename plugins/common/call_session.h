@@ -13,6 +13,11 @@
 // GMainContext, recorded on that thread (at attach in server mode, on the
 // first message in connection mode). Frames sent before that are queued
 // (bounded) and flushed, in order, once the socket and its context are known.
+//
+// An application that reads the socket itself (the daemon's reactor, through
+// the source's push-message and send-message signals) attaches an Outlet
+// instead: frames go to it from the sending thread, in order, and the
+// session's timers run on the GStreamer system clock's thread.
 #pragma once
 
 #include <glib.h>
@@ -41,6 +46,11 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   // Frames kept while no socket is attached; older ones are dropped beyond.
   static constexpr size_t kMaxQueuedFrames = 4096;
 
+  // Takes one text frame for the caller's socket, from any thread, with the
+  // session's lock held: it must not block nor call back into the session.
+  // FALSE when the socket is gone (the session then closes, later).
+  using Outlet = std::function<bool (const std::string &text)>;
+
   // The session registered under @connection, else under @name, else a new
   // one registered under both (either may be empty / nullptr).
   static std::shared_ptr<CallSession> obtain (const std::string &name,
@@ -57,6 +67,21 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   // From a message handler of the attached connection: records its context
   // if not known yet. Cheap after the first call.
   void note_connection_thread ();
+  // The application's own socket: ready now, queued frames go out first.
+  void attach_outlet (Outlet outlet);
+  // While one lives, this thread delivers the socket's messages (the
+  // application's push into the source): on_connection_thread() is TRUE on
+  // it, so a sink fed straight from the socket never blocks that thread.
+  class Delivery {
+   public:
+    explicit Delivery (const CallSession *session);
+    ~Delivery ();
+    Delivery (const Delivery &) = delete;
+    Delivery &operator= (const Delivery &) = delete;
+
+   private:
+    const CallSession *previous_;
+  };
   void set_stream_sid (const std::string &stream_sid);
   // The provider echoed mark @name: the audio sent before it has played.
   void deliver_mark (const std::string &name);
@@ -67,13 +92,15 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   // Queues @text for the socket; from any thread, with any lock held (it
   // never calls out); order is kept.
   void send_text (std::string text);
-  // Runs @function on the connection's context after @delay_ms (never in
-  // place); false (nothing scheduled) while the context is unknown.
+  // Runs @function on the connection's context (with an Outlet: on the
+  // system clock's thread) after @delay_ms, never in place; false (nothing
+  // scheduled) while neither is known, or once closed.
   bool run_on_connection (std::function<void ()> function, guint delay_ms = 0);
   std::string stream_sid () const;
   bool ready () const;
   bool is_closed () const;
-  // TRUE on the thread that dispatches the connection's context.
+  // TRUE on the thread that dispatches the connection's context, or (with an
+  // Outlet) within a Delivery of this session.
   bool on_connection_thread () const;
   const std::string &name () const { return name_; }
   guint64 frames_dropped () const;
@@ -86,6 +113,7 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   void flush_outbox ();          // on the connection's thread
   void schedule_flush_locked (); // lock_ held
   void attach_invocation (guint delay_ms, std::function<void ()> function);
+  void close_later ();  // lock_ held
   void became_ready ();
   template <typename Call> void notify (Call &&call);
 
@@ -95,8 +123,10 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   mutable std::mutex lock_;  // lock order: dispatch_lock_, then lock_
   SoupWebsocketConnection *connection_ = nullptr;  // ref held while attached
   GMainContext *context_ = nullptr;                // ref held
+  Outlet outlet_;                                  // instead of both
   std::string stream_sid_;
   bool closed_ = false;
+  bool close_pending_ = false;  // the Outlet failed: closed() is scheduled
   std::deque<std::string> outbox_;
   bool flush_scheduled_ = false;
   guint64 frames_dropped_ = 0;

@@ -110,11 +110,13 @@ SourceInputs::install_properties (GObjectClass *klass, guint first,
       g_param_spec_string ("session", "Session",
           "Name of the call session a sink on the same call (twiliosink, "
           "exotelsink with the same session) answers through; not needed "
-          "when both get the same connection", nullptr, settable));
+          "when both get the same connection. Without location, port and "
+          "connection, what the sinks send goes out through send-message",
+          nullptr, settable));
 }
 
 void
-SourceInputs::install_push_message_signal (GObjectClass *klass)
+SourceInputs::install_application_signals (GObjectClass *klass)
 {
   /**
    * push-message:
@@ -134,6 +136,25 @@ SourceInputs::install_push_message_signal (GObjectClass *klass)
       G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE);
   g_signal_set_va_marshaller (signal, G_TYPE_FROM_CLASS (klass),
       callstream_marshal_ENUM__ENUM_BOXEDv);
+
+  /**
+   * send-message:
+   * @text: one text message for the caller (a provider media, mark or
+   *   clear message), valid during the emission only
+   *
+   * For an application that pushes the messages (no location, port nor
+   * connection) and sets a session: a sink on that session (twiliosink,
+   * exotelsink) has a message for the caller's socket. Connect before the
+   * element starts; sinks' messages wait for the first pushed message, then
+   * go out in order. Emitted from any thread, with the session locked: the
+   * handler must not block nor call back into the elements. Return FALSE
+   * when the socket is gone: the sinks then stop sending.
+   */
+  const guint send = g_signal_new ("send-message", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, callstream_marshal_BOOLEAN__STRING,
+      G_TYPE_BOOLEAN, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (send, G_TYPE_FROM_CLASS (klass),
+      callstream_marshal_BOOLEAN__STRINGv);
 }
 
 SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
@@ -144,6 +165,7 @@ SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
 {
   settings_->path = default_path_;
   g_object_set_qdata (G_OBJECT (element_), inputs_quark (), this);
+  send_signal_ = g_signal_lookup ("send-message", G_OBJECT_TYPE (element_));
 }
 
 SourceInputs::~SourceInputs () = default;
@@ -241,8 +263,13 @@ SourceInputs::locked (Handler &&handler)
     ret = GST_FLOW_FLUSHING;
   else if (ended_)
     ret = GST_FLOW_EOS;
-  else
+  else {
     ret = note (handler ());
+    // After the first message's own handling (a start message names the
+    // stream the sinks' first frames need).
+    if (G_UNLIKELY (outlet_wanted_))
+      attach_outlet ();
+  }
   GST_PAD_STREAM_UNLOCK (srcpad_);
   return ret;
 }
@@ -250,13 +277,19 @@ SourceInputs::locked (Handler &&handler)
 GstFlowReturn
 SourceInputs::receive_text (std::string_view text)
 {
-  return locked ([&] { return handlers_.text (text); });
+  return locked ([&] {
+        CallSession::Delivery delivery (session_.get ());
+        return handlers_.text (text);
+      });
 }
 
 GstFlowReturn
 SourceInputs::receive_binary (const uint8_t *data, size_t size)
 {
-  return locked ([&] { return handlers_.binary (data, size); });
+  return locked ([&] {
+        CallSession::Delivery delivery (session_.get ());
+        return handlers_.binary (data, size);
+      });
 }
 
 GstFlowReturn
@@ -316,6 +349,21 @@ SourceInputs::change_state (GstStateChange transition,
       break;
   }
   return ret;
+}
+
+// From the first pushed message on, the sinks' messages go to send-message.
+// The outlet keeps the element alive until stop() closes the session.
+void
+SourceInputs::attach_outlet ()
+{
+  outlet_wanted_ = false;
+  std::shared_ptr<GstElement> ref (GST_ELEMENT (gst_object_ref (element_)),
+      gst_object_unref);
+  session_->attach_outlet ([ref, signal = send_signal_] (const std::string &text) {
+        gboolean accepted = FALSE;
+        g_signal_emit (ref.get (), signal, 0, text.c_str (), &accepted);
+        return accepted != FALSE;
+      });
 }
 
 MessageCallbacks
@@ -434,6 +482,8 @@ SourceInputs::start ()
     session_->attach (s.connection.get (), false);
     reader_ = std::make_unique<WebSocketReader> (s.connection.get (),
         socket_callbacks ());
+  } else if (session_ && send_signal_ != 0) {
+    outlet_wanted_ = g_signal_has_handler_pending (element_, send_signal_, 0, FALSE);
   }
   return true;
 }
@@ -443,6 +493,7 @@ SourceInputs::stop ()
 {
   gst_pad_stop_task (srcpad_);
   pacer_.set_enabled (false);
+  outlet_wanted_ = false;
   server_.reset ();
   reader_.reset ();
   capture_.reset ();

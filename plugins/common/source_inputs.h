@@ -1,8 +1,10 @@
 // The inputs every provider source element offers, with their properties:
 // a capture replayed from `location`, its own one-call WebSocket server on
 // `port`, or a `connection` accepted by the application; with none of them
-// the application pushes messages itself. Handlers run with the src pad's
-// STREAM_LOCK held, so pad deactivation waits for a message in progress.
+// the application pushes messages itself (push-message) and, when it also
+// sends what the call's sinks answer (send-message), reads the socket itself.
+// Handlers run with the src pad's STREAM_LOCK held, so pad deactivation waits
+// for a message in progress.
 #pragma once
 
 #include <gst/gst.h>
@@ -34,9 +36,12 @@ class SourceInputs {
   static constexpr guint kPropertyCount = 8;
   static void install_properties (GObjectClass *klass, guint first_prop_id,
       const char *provider, const char *default_path);
-  // The "push-message (SoupWebsocketDataType, GBytes) -> GstFlowReturn"
-  // action signal, handled by the element's SourceInputs.
-  static void install_push_message_signal (GObjectClass *klass);
+  // The signals of an application that reads the call's socket itself:
+  // "push-message (SoupWebsocketDataType, GBytes) -> GstFlowReturn", an
+  // action signal handled by the element's SourceInputs, and
+  // "send-message (const gchar *text) -> gboolean", emitted for each frame a
+  // sink on the source's session sends to the caller.
+  static void install_application_signals (GObjectClass *klass);
 
   SourceInputs (GstElement *element, GstPad *srcpad, guint first_prop_id,
       const char *default_path, Handlers handlers);
@@ -84,6 +89,7 @@ class SourceInputs {
   template <typename Handler> GstFlowReturn locked (Handler &&handler);
   GstFlowReturn note (GstFlowReturn ret);
   MessageCallbacks socket_callbacks ();
+  void attach_outlet ();
   static void replay_next (gpointer data);
 
   GstElement *element_;
@@ -97,6 +103,11 @@ class SourceInputs {
   std::unique_ptr<Settings> active_;
 
   bool ended_ = false;  // under STREAM_LOCK
+  // Push mode with a session and a send-message handler: the session's
+  // outlet is attached on the first message (the application has the
+  // socket by then). Under STREAM_LOCK.
+  bool outlet_wanted_ = false;
+  guint send_signal_ = 0;
   ReplayPacer pacer_;
   std::unique_ptr<CaptureReader> capture_;
   std::unique_ptr<SingleCallServer> server_;

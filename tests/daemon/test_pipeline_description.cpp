@@ -221,7 +221,9 @@ test_broken_files_name_file_and_field ()
     { "input-without-push-message.json", "input",
       "element \"sink\" (fakesink) has no push-message action signal" },
     { "connection-without-property.json", "connection[1]",
-      "element \"out\" (fakesink) has no SoupWebsocketConnection connection property" },
+      "element \"out\" (fakesink) has no session property" },
+    { "connection-first-not-a-source.json", "connection[0]",
+      "element \"sink\" (twiliosink) has no push-message and send-message signals" },
     { "sink-that-prerolls.json", "branches[0].launch",
       "sink \"dump\" (fakesink) needs async=false" },
   };

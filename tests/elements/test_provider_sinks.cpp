@@ -2,6 +2,9 @@
 // client plays the provider against `<provider>src ! identity ! <provider>sink`
 // (a shared session name, or the same connection accepted by the test as an
 // application would), receives the echoed audio, returns marks, and clears.
+// The same call again with the test as an application that reads the socket
+// itself (callstreamd's reactor): messages in through push-message, the
+// sinks' frames out through the source's send-message.
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -179,7 +182,8 @@ struct Loopback {
 
   Loopback (const Dialect &d, const std::string &src_props,
       const std::string &sink_props, SoupWebsocketConnection *connection = nullptr,
-      const char *middle = "identity name=id")
+      const char *middle = "identity name=id",
+      const std::function<void (GstElement *pipeline)> &before_playing = nullptr)
       : dialect (d)
   {
     g_autofree gchar *line = g_strdup_printf ("%s name=src %s ! %s ! %s name=sink %s",
@@ -213,6 +217,8 @@ struct Loopback {
       g_object_set (src, "connection", connection, nullptr);
       g_object_set (sink, "connection", connection, nullptr);
     }
+    if (before_playing)
+      before_playing (pipeline);
     g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
         GST_STATE_CHANGE_FAILURE);
   }
@@ -244,6 +250,88 @@ struct Loopback {
   }
 };
 
+// The application that reads the socket itself: pushes each provider
+// message into the source, and takes what the sinks send through the
+// source's send-message (from their threads; handed to the main thread in
+// order, where the test reads them).
+struct PushCaller {
+  GstElement *src = nullptr;
+  std::vector<Frame> frames;  // main thread
+  std::mutex lock;
+  std::vector<std::string> arrived;  // under lock, not yet in frames
+  bool drain_scheduled = false;      // under lock
+  guint64 emissions = 0;             // under lock
+  bool accept = true;                // under lock: the socket is open
+
+  ~PushCaller ()
+  {
+    // After the pipeline stopped: nothing is emitted any more.
+    while (g_main_context_iteration (nullptr, FALSE)) {
+    }
+    if (src != nullptr) {
+      g_signal_handlers_disconnect_by_data (src, this);
+      gst_object_unref (src);
+    }
+  }
+
+  // For Loopback's before_playing: connected before the source starts.
+  void bind (GstElement *pipeline)
+  {
+    src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+    g_signal_connect (src, "send-message", G_CALLBACK (+[] (GstElement *,
+                const gchar *text, gpointer data) -> gboolean {
+          auto *self = static_cast<PushCaller *> (data);
+          std::lock_guard guard (self->lock);
+          self->emissions++;
+          if (!self->accept)
+            return FALSE;
+          self->arrived.emplace_back (text);
+          if (!self->drain_scheduled) {
+            self->drain_scheduled = true;
+            g_idle_add (+[] (gpointer data) -> gboolean {
+                  static_cast<PushCaller *> (data)->drain ();
+                  return G_SOURCE_REMOVE;
+                }, self);
+          }
+          return TRUE;
+        }), this);
+  }
+
+  void drain ()
+  {
+    std::vector<std::string> texts;
+    {
+      std::lock_guard guard (lock);
+      texts.swap (arrived);
+      drain_scheduled = false;
+    }
+    for (const std::string &text : texts)
+      frames.push_back (parse_frame (text.c_str ()));
+  }
+
+  GstFlowReturn send (const std::string &text)
+  {
+    g_autoptr (GBytes) bytes = g_bytes_new (text.data (), text.size ());
+    GstFlowReturn ret = GST_FLOW_ERROR;
+    g_signal_emit_by_name (src, "push-message", SOUP_WEBSOCKET_DATA_TEXT, bytes, &ret);
+    return ret;
+  }
+
+  size_t count (const std::string &event, size_t from = 0) const
+  {
+    size_t n = 0;
+    for (size_t i = from; i < frames.size (); i++)
+      n += frames[i].event == event;
+    return n;
+  }
+
+  guint64 sent_to_socket ()
+  {
+    std::lock_guard guard (lock);
+    return emissions;
+  }
+};
+
 // Concatenated audio of the media frames in [from, to).
 std::string
 audio_of (const std::vector<Frame> &frames, size_t from = 0, size_t to = SIZE_MAX)
@@ -257,8 +345,9 @@ audio_of (const std::vector<Frame> &frames, size_t from = 0, size_t to = SIZE_MA
 
 // The whole story on one call: echoed bytes in the provider's chunks, one
 // mark after each, pacing, played position from returned marks, clear.
+template <typename Caller>
 void
-run_call (Loopback &loop, Client &client, const char *sid)
+run_call (Loopback &loop, Caller &client, const char *sid)
 {
   const Dialect &d = loop.dialect;
   client.send ("{\"event\":\"connected\"}");
@@ -351,8 +440,9 @@ run_call (Loopback &loop, Client &client, const char *sid)
 }  // namespace
 
 // The last partial chunk at EOS: padded with silence to Exotel's rules.
+template <typename Caller>
 static void
-finish_exotel_call (Loopback &loop, Client &client)
+finish_exotel_call (Loopback &loop, Caller &client)
 {
   const std::string tail = pattern_bytes (1000, 7);
   const size_t before = client.frames.size ();
@@ -457,6 +547,103 @@ test_rendered_behind_a_queue ()
   g_assert_true (audio_of (client.frames) == sent);
 }
 
+// callstreamd's way: the application reads the socket itself, pushes every
+// message into the source and sends what the sink answers (send-message).
+// Pacing runs on the system clock's thread: no socket thread is ours.
+static void
+test_exotel_pushed_loopback ()
+{
+  PushCaller caller;
+  Loopback loop (kExotel, "session=exotel-pushed", "session=exotel-pushed", nullptr,
+      "identity name=id", [&caller] (GstElement *pipeline) { caller.bind (pipeline); });
+  run_call (loop, caller, "MZex");
+  finish_exotel_call (loop, caller);
+}
+
+static void
+test_twilio_pushed_loopback ()
+{
+  PushCaller caller;
+  Loopback loop (kTwilio, "session=twilio-pushed", "session=twilio-pushed", nullptr,
+      "identity name=id", [&caller] (GstElement *pipeline) { caller.bind (pipeline); });
+  run_call (loop, caller, "MZtw");
+}
+
+// Audio for the caller before the application pushed anything (the socket
+// may not be the application's yet) waits, then goes out first, in order.
+static void
+test_pushed_frames_wait_for_first_message ()
+{
+  PushCaller caller;
+  g_autoptr (GError) error = nullptr;
+  GstElement *pipeline = gst_parse_launch ("twiliosrc name=src session=twilio-early "
+      "! fakesink async=false  appsrc name=a format=time "
+      "caps=audio/x-mulaw,rate=8000,channels=1 ! twiliosink name=sink session=twilio-early",
+      &error);
+  g_assert_no_error (error);
+  caller.bind (pipeline);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  g_autoptr (GstElement) appsrc = gst_bin_get_by_name (GST_BIN (pipeline), "a");
+  std::string early;
+  for (int i = 0; i < 3; i++) {
+    std::string audio = pattern_bytes (160, 50 + i);
+    early += audio;
+    GstBuffer *buffer = gst_buffer_new_memdup (audio.data (), audio.size ());
+    GST_BUFFER_PTS (buffer) = i * 20 * GST_MSECOND;
+    GstFlowReturn ret = GST_FLOW_ERROR;
+    g_signal_emit_by_name (appsrc, "push-buffer", buffer, &ret);
+    gst_buffer_unref (buffer);
+    g_assert_cmpint (ret, ==, GST_FLOW_OK);
+  }
+  pump_for (300);
+  g_assert_cmpuint (caller.sent_to_socket (), ==, 0);
+
+  g_assert_cmpint (caller.send ("{\"event\":\"connected\"}"), ==, GST_FLOW_OK);
+  g_assert_cmpint (caller.send (kTwilio.start ()), ==, GST_FLOW_OK);
+  g_assert_true (pump_until ([&] { return caller.count ("mark") == 3; }));
+  g_assert_cmpuint (caller.frames.size (), ==, 6);
+  for (size_t i = 0; i < 3; i++) {
+    g_assert_cmpstr (caller.frames[2 * i].event.c_str (), ==, "media");
+    g_assert_cmpstr (caller.frames[2 * i + 1].event.c_str (), ==, "mark");
+  }
+  g_assert_true (audio_of (caller.frames) == early);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+
+// send-message answered FALSE (the socket is gone): the sink stops sending
+// and drops what it holds; the caller's audio still flows into the pipeline.
+static void
+test_pushed_socket_gone_stops_the_sink ()
+{
+  PushCaller caller;
+  caller.accept = false;
+  Loopback loop (kTwilio, "session=twilio-gone", "session=twilio-gone", nullptr,
+      "identity name=id", [&caller] (GstElement *pipeline) { caller.bind (pipeline); });
+  caller.send ("{\"event\":\"connected\"}");
+  caller.send (kTwilio.start ());
+  for (int i = 0; i < 10; i++)  // 1 s
+    g_assert_cmpint (caller.send (kTwilio.media (pattern_bytes (800, i))), ==, GST_FLOW_OK);
+  g_assert_true (pump_until ([&] { return caller.sent_to_socket () >= 1; }));
+  pump_for (500);  // paced chunks would follow within the lead and after it
+  g_assert_cmpuint (caller.sent_to_socket (), ==, 1);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpint (caller.send (kTwilio.media (pattern_bytes (800, 20 + i))), ==,
+        GST_FLOW_OK);
+  g_assert_cmpuint (loop.into_sink (), ==, 15 * 800);
+  pump_for (200);
+  g_assert_cmpuint (caller.sent_to_socket (), ==, 1);
+  // EOS from another thread than the pushing one would wait for queued
+  // audio to play out; there is none left to wait for.
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (loop.pipeline), "src");
+  gst_element_send_event (src, gst_event_new_eos ());
+  g_autoptr (GstBus) bus = gst_element_get_bus (loop.pipeline);
+  g_autoptr (GstMessage) eos = gst_bus_timed_pop_filtered (bus, 2 * GST_SECOND,
+      GST_MESSAGE_EOS);
+  g_assert_nonnull (eos);
+}
+
 static void
 test_sink_needs_a_session ()
 {
@@ -482,5 +669,11 @@ main (int argc, char **argv)
   g_test_add_func ("/provider-sinks/twilio-session-loopback", test_twilio_session_loopback);
   g_test_add_func ("/provider-sinks/rendered-behind-a-queue", test_rendered_behind_a_queue);
   g_test_add_func ("/provider-sinks/needs-a-session", test_sink_needs_a_session);
+  g_test_add_func ("/provider-sinks/exotel-pushed-loopback", test_exotel_pushed_loopback);
+  g_test_add_func ("/provider-sinks/twilio-pushed-loopback", test_twilio_pushed_loopback);
+  g_test_add_func ("/provider-sinks/pushed-frames-wait-for-first-message",
+      test_pushed_frames_wait_for_first_message);
+  g_test_add_func ("/provider-sinks/pushed-socket-gone-stops-the-sink",
+      test_pushed_socket_gone_stops_the_sink);
   return g_test_run ();
 }
