@@ -66,7 +66,9 @@ class Call::ReactorPeer : public Reactor::Peer {
     counters_.bytes.fetch_add (size, std::memory_order_relaxed);
     call_->messages_.fetch_add (1, std::memory_order_relaxed);
     call_->bytes_.fetch_add (size, std::memory_order_relaxed);
-    GBytes *bytes = g_bytes_new (data, size);
+    // The signal's bytes are static scope (read during the emission only):
+    // no copy of the message for it.
+    GBytes *bytes = g_bytes_new_static (data, size);
     GstFlowReturn ret = GST_FLOW_OK;
     g_signal_emit (input_, signal_, 0,
         is_text ? SOUP_WEBSOCKET_DATA_TEXT : SOUP_WEBSOCKET_DATA_BINARY, bytes, &ret);

@@ -25,21 +25,13 @@ struct GObjectUnref {
   void operator() (gpointer object) const { g_object_unref (object); }
 };
 
-// The element's SourceInputs, for the class-wide signal handler.
-GQuark
-inputs_quark ()
-{
-  return g_quark_from_static_string ("callstream-source-inputs");
-}
-
+// The class closure of push-message; @data is the class's InputsOf.
 GstFlowReturn
 push_message_handler (GstElement *element, SoupWebsocketDataType type,
-    GBytes *message)
+    GBytes *message, gpointer data)
 {
-  auto *inputs = static_cast<SourceInputs *> (
-      g_object_get_qdata (G_OBJECT (element), inputs_quark ()));
-  g_return_val_if_fail (inputs != nullptr, GST_FLOW_ERROR);
-  return inputs->receive_message (type, message);
+  const auto inputs_of = reinterpret_cast<SourceInputs::InputsOf> (data);
+  return inputs_of (element)->receive_message (type, message);
 }
 
 }  // namespace
@@ -116,7 +108,7 @@ SourceInputs::install_properties (GObjectClass *klass, guint first,
 }
 
 void
-SourceInputs::install_application_signals (GObjectClass *klass)
+SourceInputs::install_application_signals (GObjectClass *klass, InputsOf inputs_of)
 {
   /**
    * push-message:
@@ -129,11 +121,15 @@ SourceInputs::install_application_signals (GObjectClass *klass)
    */
   // Typed marshallers (not the generic one): this runs for every message. The
   // bytes are only read during the emission, so they are not copied for it.
-  const guint signal = g_signal_new_class_handler ("push-message", G_TYPE_FROM_CLASS (klass),
+  // The class closure carries @inputs_of, so the handler finds the element's
+  // SourceInputs without a qdata lookup per message.
+  GType params[] = { SOUP_TYPE_WEBSOCKET_DATA_TYPE, G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE };
+  const guint signal = g_signal_newv ("push-message", G_TYPE_FROM_CLASS (klass),
       GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK (push_message_handler), nullptr, nullptr, callstream_marshal_ENUM__ENUM_BOXED,
-      GST_TYPE_FLOW_RETURN, 2, SOUP_TYPE_WEBSOCKET_DATA_TYPE,
-      G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE);
+      g_cclosure_new (G_CALLBACK (push_message_handler),
+          reinterpret_cast<gpointer> (inputs_of), nullptr),
+      nullptr, nullptr, callstream_marshal_ENUM__ENUM_BOXED, GST_TYPE_FLOW_RETURN,
+      G_N_ELEMENTS (params), params);
   g_signal_set_va_marshaller (signal, G_TYPE_FROM_CLASS (klass),
       callstream_marshal_ENUM__ENUM_BOXEDv);
 
@@ -164,7 +160,6 @@ SourceInputs::SourceInputs (GstElement *element, GstPad *srcpad,
       settings_ (std::make_unique<Settings> ())
 {
   settings_->path = default_path_;
-  g_object_set_qdata (G_OBJECT (element_), inputs_quark (), this);
   send_signal_ = g_signal_lookup ("send-message", G_OBJECT_TYPE (element_));
 }
 

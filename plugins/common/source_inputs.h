@@ -41,7 +41,9 @@ class SourceInputs {
   // action signal handled by the element's SourceInputs, and
   // "send-message (const gchar *text) -> gboolean", emitted for each frame a
   // sink on the source's session sends to the caller.
-  static void install_application_signals (GObjectClass *klass);
+  // @inputs_of finds an element's SourceInputs (no lookup per message).
+  using InputsOf = SourceInputs *(*) (GstElement *element);
+  static void install_application_signals (GObjectClass *klass, InputsOf inputs_of);
 
   SourceInputs (GstElement *element, GstPad *srcpad, guint first_prop_id,
       const char *default_path, Handlers handlers);

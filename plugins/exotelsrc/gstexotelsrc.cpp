@@ -233,7 +233,10 @@ gst_exotel_src_class_init (GstExotelSrcClass * klass)
       "Messages ignored as malformed (bad JSON, bad base64, odd PCM16 "
           "byte count, media before start, ...)",
       "Jumps in the message sequence numbers (lost messages)");
-  callstream::SourceInputs::install_application_signals (gobject_class);
+  callstream::SourceInputs::install_application_signals (gobject_class,
+      [] (GstElement *element) {  // only ever an exotelsrc: unchecked
+        return &reinterpret_cast<GstExotelSrc *> (element)->impl->inputs;
+      });
 
   element_class->change_state = gst_exotel_src_change_state;
   element_class->send_event = gst_exotel_src_send_event;

@@ -323,7 +323,10 @@ gst_twilio_src_class_init (GstTwilioSrcClass * klass)
       "Messages ignored as malformed (bad JSON, bad base64, media before "
           "start, binary frames, ...)",
       "Jumps in a track's media chunk numbers (lost messages)");
-  callstream::SourceInputs::install_application_signals (gobject_class);
+  callstream::SourceInputs::install_application_signals (gobject_class,
+      [] (GstElement *element) {  // only ever a twiliosrc: unchecked
+        return &reinterpret_cast<GstTwilioSrc *> (element)->impl->inputs;
+      });
 
   element_class->change_state = gst_twilio_src_change_state;
   element_class->send_event = gst_twilio_src_send_event;
