@@ -8,7 +8,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -143,7 +142,9 @@ struct RealtimeSocket::Link {
   Connection *connection = nullptr;
 
   std::mutex lock;
-  std::deque<std::string> outgoing;  // under lock, and the flags below
+  // Swapped with the connection's sending each flush: neither allocates once
+  // both have grown (a std::deque allocates when made).
+  std::vector<std::string> outgoing;  // under lock, and the flags below
   bool open = false;
   bool failed = false;
   bool wake_pending = false;
@@ -186,6 +187,7 @@ struct RealtimeSocket::Connection {
   GCancellable *cancellable = g_cancellable_new ();
   GSource *timeout = nullptr;
   GSource *grace = nullptr;
+  std::vector<std::string> sending;  // flush(): the frames taken from the link
   bool started = false;     // connect() ran
   bool connecting = false;  // the connect callback is still to come
   bool closing = false;     // stop() asked: a close is no failure
@@ -366,19 +368,19 @@ RealtimeSocket::Connection::flush ()
 {
   if (socket == nullptr)
     return;
-  std::deque<std::string> frames;
   {
     std::lock_guard guard (link->lock);
     if (!link->open)
       return;
-    frames.swap (link->outgoing);
+    sending.swap (link->outgoing);
   }
-  for (const std::string &text : frames) {
+  for (const std::string &text : sending) {
     if (soup_websocket_connection_get_state (socket) != SOUP_WEBSOCKET_STATE_OPEN)
-      return;
+      break;
     soup_websocket_connection_send_text (socket, text.c_str ());
     link->frames_sent++;
   }
+  sending.clear ();
 }
 
 void
