@@ -6,6 +6,7 @@
 
 #include "callstream-events.h"
 #include "protocol/base64.h"
+#include "protocol/realtime_delta.h"
 
 namespace callstream {
 
@@ -41,7 +42,7 @@ RealtimeCall::enqueue (GstMiniObject * item)
 }
 
 void
-RealtimeCall::enqueue_audio (const std::string & item_id,
+RealtimeCall::enqueue_audio (std::string_view item_id,
     std::vector<std::vector<uint8_t>> & chunks)
 {
   State &c = state;
@@ -134,25 +135,25 @@ RealtimeCall::post_transcript (const char *role, const std::string & item_id,
 }
 
 void
-RealtimeCall::on_audio_delta (const realtime::AudioDelta & delta)
+RealtimeCall::on_audio_delta (std::string_view item_id, std::string_view delta_b64)
 {
-  std::vector<uint8_t> audio (base64_decoded_max (delta.delta.size ()));
-  auto size = base64_decode_into (delta.delta, audio.data ());
+  decoded_.resize (base64_decoded_max (delta_b64.size ()));
+  auto size = base64_decode_into (delta_b64, decoded_.data ());
   std::lock_guard guard (lock);
   if (!size || !state.tracker) {
     state.malformed++;
-    GST_CAT_WARNING_OBJECT (category_, element_, "audio delta of %s is not base64",
-        delta.item_id.c_str ());
+    GST_CAT_WARNING_OBJECT (category_, element_, "audio delta of %.*s is not base64",
+        static_cast<int> (item_id.size ()), item_id.data ());
     return;
   }
   std::vector<std::vector<uint8_t>> ready;
-  if (!state.tracker->add_audio (delta.item_id, audio.data (), *size, ready)) {
+  if (!state.tracker->add_audio (item_id, decoded_.data (), *size, ready)) {
     state.late_deltas++;
-    GST_CAT_LOG_OBJECT (category_, element_, "late delta of truncated item %s",
-        delta.item_id.c_str ());
+    GST_CAT_LOG_OBJECT (category_, element_, "late delta of truncated item %.*s",
+        static_cast<int> (item_id.size ()), item_id.data ());
     return;
   }
-  enqueue_audio (delta.item_id, ready);
+  enqueue_audio (item_id, ready);
 }
 
 void
@@ -200,9 +201,14 @@ RealtimeCall::on_speech_started ()
 void
 RealtimeCall::on_server_text (std::string_view text)
 {
+  // Most of what the model sends: read without a JSON tree (the same answer).
+  if (auto plain = realtime_delta::read (text)) {
+    on_audio_delta (plain->item_id, plain->delta);
+    return;
+  }
   realtime::ServerEvent event = realtime::parse_server_event (text);
   if (auto *delta = std::get_if<realtime::AudioDelta> (&event)) {
-    on_audio_delta (*delta);
+    on_audio_delta (delta->item_id, delta->delta);
   } else if (auto *done = std::get_if<realtime::AudioDone> (&event)) {
     on_audio_done (done->item_id);
   } else if (std::holds_alternative<realtime::SpeechStarted> (event)) {

@@ -71,14 +71,15 @@ class RealtimeCall {
   void fail (const std::string &reason);
   void post_transcript (const char *role, const std::string &item_id,
       const std::string &transcript);
-  void on_audio_delta (const realtime::AudioDelta &delta);
+  void on_audio_delta (std::string_view item_id, std::string_view delta_b64);
   void on_audio_done (const std::string &item_id);
   void on_speech_started ();
   // With lock held: model audio, stamped from the sample counter.
-  void enqueue_audio (const std::string &item_id,
+  void enqueue_audio (std::string_view item_id,
       std::vector<std::vector<uint8_t>> &chunks);
 
   GstElement *element_;
+  std::vector<uint8_t> decoded_;  // socket thread: a delta's audio, reused
   GstPad *srcpad_;
   GstDebugCategory *category_;
 };

@@ -1,14 +1,13 @@
 // libsoup 3 objects are not thread-safe: every one of them is created, used
 // and dropped on the shared socket thread, inside its thread-default context.
-// The element's threads reach a connection only through their Link and its
-// wake source (g_source_set_ready_time is thread-safe).
+// The element's threads reach a connection only through their Link and the
+// loop's one wake source (g_source_set_ready_time is thread-safe).
 #include "realtimebridge/realtime_socket.h"
 
 #include <libsoup/soup.h>
 #include <pthread.h>
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -74,6 +73,12 @@ class RealtimeSocket::Loop {
       : context_ (g_main_context_new ()),
         quit_ (std::make_shared<std::atomic<bool>> (false))
   {
+    wake_ = g_source_new (&wake_funcs, sizeof (GSource));
+    g_source_set_callback (wake_, +[] (gpointer data) -> gboolean {
+          static_cast<Loop *> (data)->on_wake ();
+          return G_SOURCE_CONTINUE;
+        }, this, nullptr);
+    g_source_attach (wake_, context_);
     // The thread keeps its own references: it may outlive this (see below).
     thread_ = std::thread ([context = g_main_context_ref (context_), quit = quit_] {
       pthread_setname_np (pthread_self (), kThreadName);
@@ -87,6 +92,7 @@ class RealtimeSocket::Loop {
 
   ~Loop ()
   {
+    destroy_source (wake_);
     quit_->store (true);
     g_main_context_wakeup (context_);
     // The last connection usually ends on the thread itself: it then ends
@@ -104,8 +110,19 @@ class RealtimeSocket::Loop {
   GMainContext *context () const { return context_; }
   bool on_thread () const { return std::this_thread::get_id () == thread_.get_id (); }
 
+  // Any thread: @link's connection looks at it on the socket thread soon.
+  // One source for every socket, so each pass of the loop polls and checks
+  // one source per socket (libsoup's) instead of two.
+  void wake (std::shared_ptr<Link> link);
+
  private:
+  void on_wake ();
+
   GMainContext *context_;
+  GSource *wake_ = nullptr;
+  std::mutex woken_lock;
+  std::vector<std::shared_ptr<Link>> woken_;  // under woken_lock
+  std::vector<std::shared_ptr<Link>> waking_;  // socket thread: the pass at hand
   std::shared_ptr<std::atomic<bool>> quit_;
   std::thread thread_;
 };
@@ -120,9 +137,14 @@ struct RealtimeSocket::Link {
   std::mutex dispatch;
   Handlers handlers;
   bool detached = false;  // under dispatch; read on the socket thread only
+  // Set before the first wake, cleared when it is deleted; the socket thread
+  // reads it only.
+  Connection *connection = nullptr;
 
   std::mutex lock;
-  std::deque<std::string> outgoing;  // under lock, and the flags below
+  // Swapped with the connection's sending each flush: neither allocates once
+  // both have grown (a std::deque allocates when made).
+  std::vector<std::string> outgoing;  // under lock, and the flags below
   bool open = false;
   bool failed = false;
   bool wake_pending = false;
@@ -142,7 +164,7 @@ struct RealtimeSocket::Connection {
   void on_connected (SoupWebsocketConnection *connected, GError *error);
   void on_open ();
   void on_closed ();
-  gboolean on_wake ();
+  void on_wake ();
   void fail (const std::string &reason);
   void flush ();
   void close ();
@@ -165,7 +187,7 @@ struct RealtimeSocket::Connection {
   GCancellable *cancellable = g_cancellable_new ();
   GSource *timeout = nullptr;
   GSource *grace = nullptr;
-  GSource *wake = nullptr;
+  std::vector<std::string> sending;  // flush(): the frames taken from the link
   bool started = false;     // connect() ran
   bool connecting = false;  // the connect callback is still to come
   bool closing = false;     // stop() asked: a close is no failure
@@ -176,7 +198,7 @@ RealtimeSocket::Connection::~Connection ()
 {
   destroy_source (timeout);
   destroy_source (grace);
-  destroy_source (wake);
+  link->connection = nullptr;
   if (socket != nullptr)
     g_signal_handlers_disconnect_by_data (socket, this);
   g_clear_object (&socket);
@@ -305,7 +327,7 @@ RealtimeSocket::Connection::on_open ()
   flush ();
 }
 
-gboolean
+void
 RealtimeSocket::Connection::on_wake ()
 {
   bool close_now = false;
@@ -323,7 +345,6 @@ RealtimeSocket::Connection::on_wake ()
   } else {
     flush ();
   }
-  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -347,19 +368,19 @@ RealtimeSocket::Connection::flush ()
 {
   if (socket == nullptr)
     return;
-  std::deque<std::string> frames;
   {
     std::lock_guard guard (link->lock);
     if (!link->open)
       return;
-    frames.swap (link->outgoing);
+    sending.swap (link->outgoing);
   }
-  for (const std::string &text : frames) {
+  for (const std::string &text : sending) {
     if (soup_websocket_connection_get_state (socket) != SOUP_WEBSOCKET_STATE_OPEN)
-      return;
+      break;
     soup_websocket_connection_send_text (socket, text.c_str ());
     link->frames_sent++;
   }
+  sending.clear ();
 }
 
 void
@@ -403,6 +424,32 @@ RealtimeSocket::Connection::finish ()
   g_source_unref (later);
 }
 
+/* ---- waking connections ------------------------------------------------- */
+
+void
+RealtimeSocket::Loop::wake (std::shared_ptr<Link> link)
+{
+  std::lock_guard guard (woken_lock);
+  woken_.push_back (std::move (link));
+  if (woken_.size () == 1)
+    g_source_set_ready_time (wake_, 0);
+}
+
+void
+RealtimeSocket::Loop::on_wake ()
+{
+  {
+    std::lock_guard guard (woken_lock);
+    waking_.swap (woken_);
+  }
+  for (const std::shared_ptr<Link> &link : waking_) {
+    // Gone: a wake that came after its close had finished.
+    if (link->connection != nullptr)
+      link->connection->on_wake ();
+  }
+  waking_.clear ();
+}
+
 /* ---- the element's side --------------------------------------------------- */
 
 RealtimeSocket::RealtimeSocket (Handlers handlers)
@@ -433,15 +480,11 @@ RealtimeSocket::start (Options options)
   if (loop_)
     return;
   loop_ = Loop::acquire ();
-  auto *connection = new Connection (link_, loop_, std::move (options));
-  wake_ = g_source_new (&wake_funcs, sizeof (GSource));
-  connection->wake = g_source_ref (wake_);
-  g_source_set_callback (wake_, +[] (gpointer data) -> gboolean {
-        return static_cast<Connection *> (data)->on_wake ();
-      }, connection, nullptr);
-  g_source_attach (wake_, loop_->context ());
+  link_->connection = new Connection (link_, loop_, std::move (options));
   // The first wake connects.
-  g_source_set_ready_time (wake_, 0);
+  std::lock_guard guard (link_->lock);
+  link_->wake_pending = true;
+  loop_->wake (link_);
 }
 
 void
@@ -459,7 +502,7 @@ RealtimeSocket::send (std::string text)
   }
   if (!link_->wake_pending) {
     link_->wake_pending = true;
-    g_source_set_ready_time (wake_, 0);
+    loop_->wake (link_);
   }
 }
 
@@ -481,10 +524,11 @@ RealtimeSocket::stop ()
     link_->close_requested = true;
     link_->outgoing.clear ();
     link_->open = false;
+    if (!link_->wake_pending) {
+      link_->wake_pending = true;
+      loop_->wake (link_);
+    }
   }
-  g_source_set_ready_time (wake_, 0);
-  g_source_unref (wake_);
-  wake_ = nullptr;
   loop_.reset ();
 }
 

@@ -68,7 +68,6 @@ class RealtimeSocket {
  private:
   std::shared_ptr<Link> link_;
   std::shared_ptr<Loop> loop_;
-  GSource *wake_ = nullptr;  // ours: makes the connection look at the link
 };
 
 }  // namespace callstream

@@ -26,13 +26,13 @@ ReplyTracker::ms_of (uint64_t bytes) const
 }
 
 bool
-ReplyTracker::is_truncated (const std::string &item_id) const
+ReplyTracker::is_truncated (std::string_view item_id) const
 {
   return std::find (truncated_.begin (), truncated_.end (), item_id) != truncated_.end ();
 }
 
 void
-ReplyTracker::begin_item (const std::string &item_id)
+ReplyTracker::begin_item (std::string_view item_id)
 {
   item_ = item_id;
   item_handed_bytes_ = 0;
@@ -57,7 +57,7 @@ ReplyTracker::hand_on (std::vector<uint8_t> chunk,
 }
 
 bool
-ReplyTracker::add_audio (const std::string &item_id, const uint8_t *data, size_t size,
+ReplyTracker::add_audio (std::string_view item_id, const uint8_t *data, size_t size,
     std::vector<std::vector<uint8_t>> &ready)
 {
   if (is_truncated (item_id))
@@ -80,7 +80,7 @@ ReplyTracker::add_audio (const std::string &item_id, const uint8_t *data, size_t
 }
 
 void
-ReplyTracker::finish_item (const std::string &item_id,
+ReplyTracker::finish_item (std::string_view item_id,
     std::vector<std::vector<uint8_t>> &ready)
 {
   if (item_id != item_ || gathered_.empty ())

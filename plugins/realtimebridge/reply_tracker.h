@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace callstream {
@@ -27,10 +28,10 @@ class ReplyTracker {
   // Audio of @item_id. Appends to @ready the chunks that may go downstream
   // now. FALSE (and nothing appended) when the item was truncated: a late
   // delta.
-  bool add_audio (const std::string &item_id, const uint8_t *data, size_t size,
+  bool add_audio (std::string_view item_id, const uint8_t *data, size_t size,
       std::vector<std::vector<uint8_t>> &ready);
   // The item's audio is complete: what is gathered goes, however short.
-  void finish_item (const std::string &item_id,
+  void finish_item (std::string_view item_id,
       std::vector<std::vector<uint8_t>> &ready);
 
   // The sink's played position (ms since it started); stale (smaller)
@@ -46,14 +47,14 @@ class ReplyTracker {
   // resets the downstream position to the played one, and says where to cut.
   std::optional<Truncation> barge_in ();
 
-  bool is_truncated (const std::string &item_id) const;
+  bool is_truncated (std::string_view item_id) const;
   int64_t played_of_current_ms () const;
   const std::string &current_item () const { return item_; }
 
  private:
   int64_t ms_of (uint64_t bytes) const;
   void hand_on (std::vector<uint8_t> chunk, std::vector<std::vector<uint8_t>> &ready);
-  void begin_item (const std::string &item_id);
+  void begin_item (std::string_view item_id);
 
   size_t bytes_per_second_;
   size_t frame_bytes_;
