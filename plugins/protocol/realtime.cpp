@@ -124,8 +124,11 @@ std::string session_update(const SessionConfig &config) {
 
 std::string input_audio_append(const uint8_t *audio, size_t size) {
   constexpr std::string_view kHead = R"({"type":"input_audio_buffer.append","audio":")";
-  std::string out(kHead);
-  // Room for what g_base64_encode_step may write, close included.
+  std::string out;
+  // Room for what g_base64_encode_step may write, close included, and the
+  // tail: one allocation.
+  out.reserve(kHead.size() + (size / 3 + 1) * 4 + 4 + 2);
+  out.assign(kHead);
   out.resize(kHead.size() + (size / 3 + 1) * 4 + 4);
   char *dest = out.data() + kHead.size();
   gint state = 0;

@@ -689,6 +689,14 @@ main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, nullptr);
+  // GIO warns "could not get remote address" when a socket is closed while
+  // libsoup is still accepting it (many-bridges-leave-no-thread stops
+  // bridges early on purpose; about 1 run in 8). A race of the connection
+  // being set up, reported and harmless; every other warning stays fatal.
+  g_test_log_set_fatal_handler ([] (const gchar *, GLogLevelFlags, const gchar *message,
+        gpointer) -> gboolean {
+        return strstr (message, "could not get remote address") == nullptr;
+      }, nullptr);
   g_test_add_func ("/realtimebridge/round-trip-mulaw", test_round_trip_mulaw);
   g_test_add_func ("/realtimebridge/round-trip-pcm-old-delta-name",
       test_round_trip_pcm_old_delta_name);
