@@ -38,6 +38,8 @@ constexpr size_t kBytesPerMs = 8;  // u-law 8 kHz
 // gathers or splits, each piece says which call and which position it is.
 
 uint8_t stream_byte (uint32_t call, uint64_t position);
+// @size bytes of @call's stream from @position into @out.
+void fill_stream (uint32_t call, uint64_t position, uint8_t *out, size_t size);
 bool matches_stream (uint32_t call, uint64_t position, const uint8_t *data, size_t size);
 // Where @data sits in some call's stream: (call, position), if anywhere.
 std::optional<std::pair<uint32_t, uint64_t>> locate_in_streams (const uint8_t *data,

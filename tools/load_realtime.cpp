@@ -348,8 +348,7 @@ send_frame (Caller &c)
   RealtimeLoad &load = *c.load;
   const uint32_t seq = ++c.sent;
   const uint64_t first = static_cast<uint64_t> (seq - 1) * load.frame_bytes;
-  for (size_t i = 0; i < load.frame_bytes; i++)
-    load.audio[i] = stream_byte (c.index, first + i);
+  fill_stream (c.index, first, load.audio.data (), load.frame_bytes);
   // One string, its size reserved, the audio base64-encoded straight into it.
   std::string &message = load.message;
   message.clear ();

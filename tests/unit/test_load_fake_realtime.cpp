@@ -317,6 +317,29 @@ test_port_taken_fails_clearly ()
   g_assert_true (g_str_has_prefix (error.c_str (), expected.c_str ()));
 }
 
+// The block-wise fill and check agree with the stream's definition byte by
+// byte, from any position and for any size (across the check's 512-byte pieces).
+void
+test_stream_fill_matches_bytes ()
+{
+  const uint32_t call = 0x01020304;
+  std::vector<uint8_t> filled (1100);
+  for (const uint64_t position : { 0ull, 1ull, 7ull, 8ull, 13ull, 8ull * 0xfffffffull + 5 }) {
+    for (const size_t size : { 0ul, 1ul, 7ul, 8ul, 9ul, 160ul, 511ul, 512ul, 513ul, 1100ul }) {
+      callstream_load::fill_stream (call, position, filled.data (), size);
+      for (size_t i = 0; i < size; i++)
+        g_assert_cmpuint (filled[i], ==, callstream_load::stream_byte (call, position + i));
+      g_assert_true (callstream_load::matches_stream (call, position, filled.data (), size));
+      if (size == 0)
+        continue;
+      filled[size - 1] ^= 0x40;
+      g_assert_false (callstream_load::matches_stream (call, position, filled.data (), size));
+      g_assert_false (callstream_load::matches_stream (call + 1, position, filled.data (),
+          size));
+    }
+  }
+}
+
 const Refusal kWrongPath = { "/v1/other", kRfcKey, "Bearer sk-test", "HTTP/1.1 404 Not Found" };
 const Refusal kNoKey = { "/v1/realtime", nullptr, "Bearer sk-test", "HTTP/1.1 400 Bad Request" };
 const Refusal kShortKey = { "/v1/realtime", "c2hvcnQ=", "Bearer sk-test",
@@ -339,6 +362,8 @@ main (int argc, char **argv)
   g_test_add_func ("/load-fake-realtime/ping-answered-close-echoed",
       test_ping_answered_close_echoed);
   g_test_add_func ("/load-fake-realtime/append-echoed-as-delta", test_append_echoed_as_delta);
+  g_test_add_func ("/load-fake-realtime/stream-fill-matches-bytes",
+      test_stream_fill_matches_bytes);
   g_test_add_func ("/load-fake-realtime/port-taken-fails-clearly",
       test_port_taken_fails_clearly);
   return g_test_run ();
