@@ -1,5 +1,6 @@
 // callstream-load --flow realtime: Twilio calls through the daemon's
-// realtime bridge against a fake OpenAI Realtime server run here.
+// realtime bridge against a fake OpenAI Realtime server the tool runs on a
+// thread of its own (load_fake_realtime.h).
 //
 //   caller (main context)  --media-->  daemon /media-stream  --append-->  fake server
 //   caller  <--media+mark--  twiliosink <- realtimebridge  <--delta--  (its own thread)
