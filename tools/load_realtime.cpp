@@ -1,5 +1,6 @@
 // callstream-load --flow realtime: Twilio calls through the daemon's
-// realtime bridge against a fake OpenAI Realtime server run here.
+// realtime bridge against a fake OpenAI Realtime server the tool runs on a
+// thread of its own (load_fake_realtime.h).
 //
 //   caller (main context)  --media-->  daemon /media-stream  --append-->  fake server
 //   caller  <--media+mark--  twiliosink <- realtimebridge  <--delta--  (its own thread)
@@ -18,126 +19,120 @@
 #include "load_realtime.h"
 
 #include "load_common.h"
+#include "load_fake_realtime.h"
 #include "load_websocket.h"
 
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <hiredis/hiredis.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
-#include <sys/epoll.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cinttypes>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "protocol/base64.h"
+#include "protocol/outbound.h"
+
+namespace od = simdjson::ondemand;
 
 namespace callstream_load {
 
 namespace {
 
-constexpr size_t kBytesPerMs = 8;           // u-law 8 kHz
-constexpr gint64 kReplyMs = 1000;           // audio per response before response.done
-constexpr gint64 kIdleFlushUs = 100 * 1000; // no append for this long: the reply ends
+// What the daemon sends a Twilio caller, for the hot messages (media and
+// mark) read with simdjson On Demand; anything else, or any doubt, goes the
+// json-glib way.
+struct TwilioReader {
+  enum class Event : uint8_t { kOther, kMedia, kMark };
 
-// ---------------------------------------------------------------------------
-// The byte stream of a call: in each aligned 8-byte block, the call index
-// then the block index (little-endian uint32 each).
+  od::parser parser;
+  std::vector<char> buffer;  // simdjson reads up to SIMDJSON_PADDING bytes past the text
+  std::vector<uint8_t> audio;  // a media payload, decoded
+  size_t audio_size = 0;
+  std::string mark_name;
 
-uint8_t
-stream_byte (uint32_t call, uint64_t position)
-{
-  const uint32_t value = position % 8 < 4 ? call : static_cast<uint32_t> (position / 8);
-  return static_cast<uint8_t> (value >> (8 * (position % 4)));
-}
-
-bool
-matches_stream (uint32_t call, uint64_t position, const uint8_t *data, size_t size)
-{
-  for (size_t i = 0; i < size; i++)
-    if (data[i] != stream_byte (call, position + i))
-      return false;
-  return true;
-}
-
-// Where @data sits in some call's stream: (call, position), if anywhere.
-std::optional<std::pair<uint32_t, uint64_t>>
-locate_in_streams (const uint8_t *data, size_t size, size_t calls)
-{
-  // Each candidate for the first block boundary in @data.
-  for (size_t at = 0; at < 8 && at + 8 <= size; at++) {
-    uint32_t call = 0, block = 0;
-    std::memcpy (&call, data + at, 4);
-    std::memcpy (&block, data + at + 4, 4);
-    if (call >= calls || static_cast<uint64_t> (block) * 8 < at)
-      continue;
-    const uint64_t position = static_cast<uint64_t> (block) * 8 - at;
-    if (matches_stream (call, position, data, size))
-      return std::make_pair (call, position);
-  }
-  return std::nullopt;
-}
-
-// One direction of one call, as its receiving end sees it.
-struct ByteCheck {
-  uint64_t position = 0;  // next byte expected
-  uint64_t intact = 0;    // bytes taken in order
-  uint64_t skipped = 0;   // bytes jumped over (a gap mid-stream)
-  uint32_t reordered = 0; // pieces from before the position (late or again)
-  uint32_t corrupted = 0; // pieces that are no part of this call's stream
-  std::vector<std::pair<uint64_t, gint64>> arrivals;  // (end position, us), in order
-
-  void take (uint32_t call, size_t calls, const uint8_t *data, size_t size, gint64 now)
+  // The member @name of the object @value, as a string; false if it is not
+  // an object or has no such string member.
+  static bool string_member (od::value value, std::string_view name, std::string_view &out)
   {
-    if (size == 0)
-      return;
-    if (!matches_stream (call, position, data, size)) {
-      const auto found = locate_in_streams (data, size, calls);
-      if (!found || found->first != call) {
-        corrupted++;
-        return;
-      }
-      if (found->second < position) {
-        reordered++;
-        return;
-      }
-      skipped += found->second - position;
-      position = found->second;
+    od::object object;
+    if (value.get_object ().get (object) != simdjson::SUCCESS)
+      return false;
+    bool found = false;
+    for (auto field : object) {
+      std::string_view key;
+      if (field.unescaped_key ().get (key) != simdjson::SUCCESS)
+        return false;
+      if (key != name)
+        continue;
+      if (found || field.value ().get_string ().get (out) != simdjson::SUCCESS)
+        return false;
+      found = true;
     }
-    position += size;
-    intact += size;
-    arrivals.emplace_back (position, now);
+    return found;
+  }
+
+  Event read (std::string_view text)
+  {
+    buffer.resize (text.size () + simdjson::SIMDJSON_PADDING);
+    std::memcpy (buffer.data (), text.data (), text.size ());
+    od::document doc;
+    od::object root;
+    if (parser.iterate (buffer.data (), text.size (), buffer.size ()).get (doc)
+            != simdjson::SUCCESS
+        || doc.get_object ().get (root) != simdjson::SUCCESS)
+      return Event::kOther;
+    std::string_view event, payload, name;
+    bool has_media = false, has_mark = false;
+    for (auto field : root) {
+      std::string_view key;
+      od::value value;
+      if (field.unescaped_key ().get (key) != simdjson::SUCCESS
+          || field.value ().get (value) != simdjson::SUCCESS)
+        return Event::kOther;
+      if (key == "event") {
+        if (value.get_string ().get (event) != simdjson::SUCCESS)
+          return Event::kOther;
+      } else if (key == "media") {
+        has_media = string_member (value, "payload", payload);
+      } else if (key == "mark") {
+        has_mark = string_member (value, "name", name);
+      }
+    }
+    if (event == "media" && has_media) {
+      audio.resize (callstream::base64_decoded_max (payload.size ()));
+      const auto size = callstream::base64_decode_into (payload, audio.data ());
+      if (!size)
+        return Event::kOther;
+      audio_size = *size;
+      return Event::kMedia;
+    }
+    if (event == "mark" && has_mark) {
+      mark_name = name;
+      return Event::kMark;
+    }
+    return Event::kOther;
   }
 };
 
-std::string
-base64 (const uint8_t *data, size_t size)
-{
-  g_autofree gchar *text = g_base64_encode (data, size);
-  return text;
-}
-
-// The JSON object in @message, or nullptr; @parser owns it. Its string
-// member @kind in @kind_value ("" when there is none).
+// The JSON object in @text, or nullptr; @parser owns it. Its string member
+// @kind in @kind_value ("" when there is none).
 JsonObject *
-parse_message (JsonParser *parser, GBytes *message, const char *kind, const char **kind_value)
+parse_message (JsonParser *parser, std::string_view text, const char *kind,
+    const char **kind_value)
 {
-  gsize size = 0;
-  const char *text = static_cast<const char *> (g_bytes_get_data (message, &size));
   *kind_value = "";
-  if (!json_parser_load_from_data (parser, text, static_cast<gssize> (size), nullptr))
+  if (!json_parser_load_from_data (parser, text.data (), static_cast<gssize> (text.size ()),
+          nullptr))
     return nullptr;
   JsonNode *root = json_parser_get_root (parser);
   if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
@@ -157,338 +152,6 @@ object_member (JsonObject *object, const char *name)
 }
 
 // ---------------------------------------------------------------------------
-// The fake OpenAI Realtime server: one thread, one GMainContext, every
-// bridge's socket on it.
-
-struct ServerCall {
-  ByteCheck inbound;
-  uint64_t echoed_bytes = 0;
-  std::vector<std::pair<uint64_t, gint64>> deltas;  // (end position, send us)
-  uint32_t appends = 0;
-  bool dropped_one = false;
-};
-
-class FakeRealtimeServer {
- public:
-  explicit FakeRealtimeServer (const RealtimeLoadOptions &options)
-      : calls (static_cast<size_t> (options.calls)), options_ (options),
-        delta_bytes_ (static_cast<size_t> (options.delta_ms) * kBytesPerMs)
-  {
-  }
-  ~FakeRealtimeServer () { stop (); }
-
-  // Listens on 127.0.0.1:@port on its thread; the reason in @error if not.
-  bool start (std::string *error);
-  // Ends the thread; the records are the caller's from then on.
-  void stop ();
-
-  std::vector<ServerCall> calls;
-  // Written on the server thread; read after stop.
-  int connections = 0;
-  int unknown_sessions = 0;  // sockets whose audio named no call of ours
-  uint64_t responses = 0;
-  std::string problem;       // the first protocol problem seen
-
- private:
-  struct Session {
-    FakeRealtimeServer *server = nullptr;
-    SoupWebsocketConnection *connection = nullptr;
-    long call = -1;
-    bool session_updated = false;
-    std::string pending;  // echo not yet sent
-    std::string response_id, item_id;
-    gint64 reply_bytes = 0;
-    gint64 last_append_us = 0;
-  };
-
-  void on_connection (SoupServerMessage *msg, SoupWebsocketConnection *connection);
-  void on_message (Session &s, GBytes *message);
-  void on_append (Session &s, JsonObject *root);
-  void send (Session &s, const std::string &text);
-  void send_delta (Session &s, size_t size);
-  void open_reply (Session &s);
-  void close_reply (Session &s);
-  gboolean on_idle_check ();
-  std::string next_id (const char *prefix) { return prefix + std::to_string (++ids_); }
-  void note_problem (const std::string &what)
-  {
-    if (problem.empty ())
-      problem = what;
-  }
-
-  const RealtimeLoadOptions &options_;
-  size_t delta_bytes_;
-  uint64_t ids_ = 0;
-  GMainContext *context_ = nullptr;
-  GMainLoop *loop_ = nullptr;
-  std::thread thread_;
-  std::vector<std::unique_ptr<Session>> sessions_;  // server thread
-};
-
-bool
-FakeRealtimeServer::start (std::string *error)
-{
-  context_ = g_main_context_new ();
-  loop_ = g_main_loop_new (context_, FALSE);
-  std::mutex lock;
-  std::condition_variable ready;
-  bool started = false;
-  std::string listen_error;
-  thread_ = std::thread ([&] {
-    g_main_context_push_thread_default (context_);
-    SoupServer *server = soup_server_new (nullptr, nullptr);
-    soup_server_add_websocket_handler (server, "/v1/realtime", nullptr, nullptr,
-        +[] (SoupServer *, SoupServerMessage *msg, const char *,
-            SoupWebsocketConnection *connection, gpointer data) {
-          static_cast<FakeRealtimeServer *> (data)->on_connection (msg, connection);
-        }, this, nullptr);
-    g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-    g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback,
-        static_cast<guint16> (options_.realtime_port));
-    g_autoptr (GError) listen_failure = nullptr;
-    const bool listening = soup_server_listen (server, address,
-        static_cast<SoupServerListenOptions> (0), &listen_failure);
-    GSource *idle_check = g_timeout_source_new (20);
-    g_source_set_callback (idle_check, +[] (gpointer data) -> gboolean {
-          return static_cast<FakeRealtimeServer *> (data)->on_idle_check ();
-        }, this, nullptr);
-    g_source_attach (idle_check, context_);
-    {
-      std::lock_guard guard (lock);
-      if (!listening)
-        listen_error = "the fake Realtime server cannot listen on 127.0.0.1:"
-            + std::to_string (options_.realtime_port) + ": " + listen_failure->message;
-      started = true;
-    }
-    ready.notify_all ();
-    if (listening)
-      g_main_loop_run (loop_);
-    g_source_destroy (idle_check);
-    g_source_unref (idle_check);
-    for (auto &s : sessions_) {
-      g_signal_handlers_disconnect_by_data (s->connection, s.get ());
-      if (soup_websocket_connection_get_state (s->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (s->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-            nullptr);
-      g_object_unref (s->connection);
-    }
-    sessions_.clear ();
-    soup_server_disconnect (server);
-    g_object_unref (server);
-    while (g_main_context_iteration (context_, FALSE)) {
-    }
-    g_main_context_pop_thread_default (context_);
-  });
-  std::unique_lock held (lock);
-  ready.wait (held, [&] { return started; });
-  if (!listen_error.empty ()) {
-    *error = listen_error;
-    held.unlock ();
-    thread_.join ();
-    return false;
-  }
-  return true;
-}
-
-void
-FakeRealtimeServer::stop ()
-{
-  if (thread_.joinable ()) {
-    g_main_context_invoke (context_, +[] (gpointer loop) -> gboolean {
-          g_main_loop_quit (static_cast<GMainLoop *> (loop));
-          return G_SOURCE_REMOVE;
-        }, loop_);
-    thread_.join ();
-  }
-  g_clear_pointer (&loop_, g_main_loop_unref);
-  g_clear_pointer (&context_, g_main_context_unref);
-}
-
-void
-FakeRealtimeServer::on_connection (SoupServerMessage *msg,
-    SoupWebsocketConnection *connection)
-{
-  connections++;
-  const char *auth = soup_message_headers_get_one (
-      soup_server_message_get_request_headers (msg), "Authorization");
-  if (auth == nullptr || !g_str_has_prefix (auth, "Bearer ") || auth[7] == '\0')
-    note_problem ("a bridge connected without Authorization: Bearer KEY");
-  auto session = std::make_unique<Session> ();
-  session->server = this;
-  session->connection = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
-  soup_websocket_connection_set_max_incoming_payload_size (connection, 0);
-  g_signal_connect (connection, "message", G_CALLBACK (+[] (SoupWebsocketConnection *,
-              gint, GBytes *message, gpointer data) {
-        auto *s = static_cast<Session *> (data);
-        s->server->on_message (*s, message);
-      }), session.get ());
-  send (*session, "{\"type\":\"session.created\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\",\"id\":\""
-      + next_id ("sess_") + "\",\"model\":\"gpt-realtime\",\"output_modalities\":[\"audio\"]}}");
-  sessions_.push_back (std::move (session));
-}
-
-void
-FakeRealtimeServer::send (Session &s, const std::string &text)
-{
-  if (soup_websocket_connection_get_state (s.connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (s.connection, text.c_str ());
-}
-
-void
-FakeRealtimeServer::on_message (Session &s, GBytes *message)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  const char *type = nullptr;
-  JsonObject *root = parse_message (parser, message, "type", &type);
-  if (g_str_equal (type, "input_audio_buffer.append")) {
-    on_append (s, root);
-  } else if (g_str_equal (type, "session.update")) {
-    JsonNode *session = json_object_get_member (root, "session");
-    JsonObject *fields = object_member (root, "session");
-    JsonObject *format = object_member (object_member (object_member (fields, "audio"),
-            "input"), "format");
-    if (fields == nullptr
-        || g_strcmp0 (json_object_get_string_member_with_default (fields, "type", ""),
-            "realtime") != 0)
-      note_problem ("session.update without session.type realtime (the GA shape)");
-    else if (format == nullptr
-        || g_strcmp0 (json_object_get_string_member_with_default (format, "type", ""),
-            "audio/pcmu") != 0)
-      note_problem ("session.update without audio.input.format audio/pcmu");
-    s.session_updated = true;
-    // The real server answers with the whole session, its id added.
-    g_autoptr (JsonGenerator) generator = json_generator_new ();
-    if (fields != nullptr) {
-      json_object_set_string_member (fields, "object", "realtime.session");
-      json_object_set_string_member (fields, "id", next_id ("sess_").c_str ());
-      json_generator_set_root (generator, session);
-    }
-    g_autofree gchar *echoed = fields != nullptr
-        ? json_generator_to_data (generator, nullptr) : g_strdup ("{}");
-    send (s, "{\"type\":\"session.updated\",\"event_id\":\"" + next_id ("event_")
-        + "\",\"session\":" + echoed + "}");
-  } else if (g_str_equal (type, "response.create")) {
-    // A greeting: an empty reply, so the caller's stream stays the only audio.
-    open_reply (s);
-    close_reply (s);
-  } else if (root == nullptr) {
-    note_problem ("a bridge sent text that is not a JSON object");
-  }
-}
-
-void
-FakeRealtimeServer::on_append (Session &s, JsonObject *root)
-{
-  const gint64 now = g_get_monotonic_time ();
-  if (!s.session_updated)
-    note_problem ("input_audio_buffer.append before session.update");
-  gsize size = 0;
-  g_autofree guchar *audio = g_base64_decode (
-      json_object_get_string_member_with_default (root, "audio", ""), &size);
-  if (s.call < 0) {
-    const auto found = locate_in_streams (audio, size, calls.size ());
-    if (!found) {
-      unknown_sessions++;
-      note_problem ("an append whose audio is no call's of this run");
-      return;
-    }
-    s.call = found->first;
-  }
-  ServerCall &call = calls[s.call];
-  call.appends++;
-  if (s.call == 0 && options_.drop_append > 0
-      && call.appends == static_cast<uint32_t> (options_.drop_append)) {
-    call.dropped_one = true;
-    return;
-  }
-  call.inbound.take (static_cast<uint32_t> (s.call), calls.size (), audio, size, now);
-  s.last_append_us = now;
-  s.pending.append (reinterpret_cast<const char *> (audio), size);
-  while (s.pending.size () >= delta_bytes_)
-    send_delta (s, delta_bytes_);
-}
-
-void
-FakeRealtimeServer::open_reply (Session &s)
-{
-  responses++;
-  s.response_id = next_id ("resp_");
-  s.item_id = next_id ("item_");
-  s.reply_bytes = 0;
-  send (s, "{\"type\":\"response.created\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response\":{\"object\":\"realtime.response\",\"id\":\"" + s.response_id
-      + "\",\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
-        "\"output_modalities\":[\"audio\"],\"usage\":null,\"metadata\":null}}");
-  send (s, "{\"type\":\"response.output_item.added\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response_id\":\"" + s.response_id + "\",\"output_index\":0,\"item\":{\"id\":\""
-      + s.item_id + "\",\"object\":\"realtime.item\",\"type\":\"message\",\"status\":"
-        "\"in_progress\",\"role\":\"assistant\",\"content\":[]}}");
-  send (s, "{\"type\":\"response.content_part.added\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\"" + s.item_id
-      + "\",\"output_index\":0,\"content_index\":0,\"part\":{\"type\":\"audio\","
-        "\"transcript\":\"\"}}");
-}
-
-void
-FakeRealtimeServer::close_reply (Session &s)
-{
-  const std::string ids = "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\""
-      + s.item_id + "\",\"output_index\":0";
-  send (s, "{\"type\":\"response.output_audio.done\",\"event_id\":\"" + next_id ("event_") + ids
-      + ",\"content_index\":0}");
-  send (s, "{\"type\":\"response.content_part.done\",\"event_id\":\"" + next_id ("event_") + ids
-      + ",\"content_index\":0,\"part\":{\"type\":\"audio\",\"transcript\":\"\"}}");
-  const std::string item = "{\"id\":\"" + s.item_id + "\",\"object\":\"realtime.item\","
-      "\"type\":\"message\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":"
-      "[{\"type\":\"output_audio\",\"transcript\":\"\"}]}";
-  send (s, "{\"type\":\"response.output_item.done\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response_id\":\"" + s.response_id + "\",\"output_index\":0,\"item\":" + item + "}");
-  send (s, "{\"type\":\"response.done\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response\":{\"object\":\"realtime.response\",\"id\":\"" + s.response_id
-      + "\",\"status\":\"completed\",\"status_details\":null,\"output\":[" + item
-      + "],\"output_modalities\":[\"audio\"],\"usage\":null,\"metadata\":null}}");
-  s.response_id.clear ();
-  s.item_id.clear ();
-}
-
-void
-FakeRealtimeServer::send_delta (Session &s, size_t size)
-{
-  if (s.response_id.empty ())
-    open_reply (s);
-  ServerCall &call = calls[s.call];
-  const std::string payload = base64 (reinterpret_cast<const uint8_t *> (s.pending.data ()),
-      size);
-  s.pending.erase (0, size);
-  send (s, "{\"type\":\"response.output_audio.delta\",\"event_id\":\"" + next_id ("event_")
-      + "\",\"response_id\":\"" + s.response_id + "\",\"item_id\":\"" + s.item_id
-      + "\",\"output_index\":0,\"content_index\":0,\"delta\":\"" + payload + "\"}");
-  call.echoed_bytes += size;
-  call.deltas.emplace_back (call.echoed_bytes, g_get_monotonic_time ());
-  s.reply_bytes += static_cast<gint64> (size);
-  if (s.reply_bytes >= kReplyMs * static_cast<gint64> (kBytesPerMs))
-    close_reply (s);
-}
-
-// The caller paused (or hung up): what is left goes and the reply ends, as
-// server VAD would end it.
-gboolean
-FakeRealtimeServer::on_idle_check ()
-{
-  const gint64 now = g_get_monotonic_time ();
-  for (auto &s : sessions_) {
-    if (s->call < 0 || now - s->last_append_us < kIdleFlushUs)
-      continue;
-    if (!s->pending.empty ())
-      send_delta (*s, s->pending.size ());
-    if (!s->response_id.empty ())
-      close_reply (*s);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-// ---------------------------------------------------------------------------
 // The callers, all on the main context.
 
 enum class CallState : uint8_t { kWaiting, kConnecting, kStreaming, kDraining, kStopped,
@@ -504,6 +167,7 @@ struct PendingMark {
 struct Caller {
   RealtimeLoad *load = nullptr;
   uint32_t index = 0;
+  std::string sid;                // the call's callSid (its streamSid is "MZ" + sid)
   CallState state = CallState::kWaiting;
   LoadWebSocket socket;
   gint64 connect_started_us = 0;
@@ -533,7 +197,9 @@ struct RealtimeLoad {
   std::string first_error;
   bool steady = false, steady_over = false;
   DaemonUsage daemon;
-  std::vector<uint8_t> audio;
+  std::vector<uint8_t> audio;     // the frame being sent
+  std::string message;            // the media message being sent
+  TwilioReader reader;
 
   std::string call_sid (uint32_t index) const
   {
@@ -562,7 +228,7 @@ finish_caller (Caller &c, CallState state)
 }
 
 void
-send_twilio (Caller &c, const std::string &text)
+send_twilio (Caller &c, std::string_view text)
 {
   c.socket.send_text (text);
 }
@@ -571,15 +237,14 @@ void
 echo_mark (Caller &c, const std::string &name)
 {
   RealtimeLoad &load = *c.load;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, name.c_str ());
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) mark = json_builder_get_root (b);
-  g_autofree gchar *mark_text = json_to_string (mark, FALSE);
-  send_twilio (c, "{\"event\":\"mark\",\"sequenceNumber\":" + load.number (++c.sequence)
-      + ",\"streamSid\":\"MZ" + load.call_sid (c.index) + "\",\"mark\":" + mark_text + "}");
+  std::string text = "{\"event\":\"mark\",\"sequenceNumber\":";
+  text += load.number (++c.sequence);
+  text += ",\"streamSid\":\"MZ";
+  text += c.sid;
+  text += "\",\"mark\":{\"name\":";
+  callstream::outbound::append_json_string (text, name);
+  text += "}}";
+  send_twilio (c, text);
   c.marks_echoed++;
 }
 
@@ -591,10 +256,25 @@ on_twilio_message (Caller &c, std::string_view text)
 {
   RealtimeLoad &load = *c.load;
   const gint64 now = g_get_monotonic_time ();
+  TwilioReader &reader = load.reader;
+  switch (reader.read (text)) {
+    case TwilioReader::Event::kMedia:
+      c.outbound.take (c.index, load.callers.size (), reader.audio.data (), reader.audio_size,
+          now);
+      c.media_received++;
+      c.play_end_us = std::max (c.play_end_us, now)
+          + static_cast<gint64> (reader.audio_size) * 1000 / static_cast<gint64> (kBytesPerMs);
+      return;
+    case TwilioReader::Event::kMark:
+      c.marks.push_back ({ std::max (c.play_end_us, now), reader.mark_name });
+      return;
+    case TwilioReader::Event::kOther:
+      break;
+  }
+  // The rest (clear, or anything simdjson did not take) with json-glib.
   g_autoptr (JsonParser) parser = json_parser_new ();
   const char *event = nullptr;
-  g_autoptr (GBytes) message = g_bytes_new_static (text.data (), text.size ());
-  JsonObject *root = parse_message (parser, message, "event", &event);
+  JsonObject *root = parse_message (parser, text, "event", &event);
   JsonObject *media = object_member (root, "media");
   JsonObject *mark = object_member (root, "mark");
   if (g_str_equal (event, "media") && media != nullptr
@@ -669,14 +349,28 @@ send_frame (Caller &c)
   RealtimeLoad &load = *c.load;
   const uint32_t seq = ++c.sent;
   const uint64_t first = static_cast<uint64_t> (seq - 1) * load.frame_bytes;
-  for (size_t i = 0; i < load.frame_bytes; i++)
-    load.audio[i] = stream_byte (c.index, first + i);
-  const std::string sid = load.call_sid (c.index);
-  const std::string message = "{\"event\":\"media\",\"sequenceNumber\":"
-      + load.number (++c.sequence) + ",\"streamSid\":\"MZ" + sid
-      + "\",\"media\":{\"track\":\"inbound\",\"chunk\":" + load.number (seq) + ",\"timestamp\":"
-      + load.number (static_cast<long> (seq - 1) * load.options->frame_ms) + ",\"payload\":\""
-      + base64 (load.audio.data (), load.audio.size ()) + "\"}}";
+  fill_stream (c.index, first, load.audio.data (), load.frame_bytes);
+  // One string, its size reserved, the audio base64-encoded straight into it.
+  std::string &message = load.message;
+  message.clear ();
+  message.reserve (160 + c.sid.size () + load.frame_bytes / 3 * 4);
+  message += "{\"event\":\"media\",\"sequenceNumber\":";
+  message += load.number (++c.sequence);
+  message += ",\"streamSid\":\"MZ";
+  message += c.sid;
+  message += "\",\"media\":{\"track\":\"inbound\",\"chunk\":";
+  message += load.number (seq);
+  message += ",\"timestamp\":";
+  message += load.number (static_cast<long> (seq - 1) * load.options->frame_ms);
+  message += ",\"payload\":\"";
+  const size_t at = message.size ();
+  message.resize (at + (load.frame_bytes / 3 + 1) * 4 + 4);
+  gint state = 0, save = 0;
+  gsize written = g_base64_encode_step (load.audio.data (), load.audio.size (), FALSE,
+      message.data () + at, &state, &save);
+  written += g_base64_encode_close (FALSE, message.data () + at + written, &state, &save);
+  message.resize (at + written);
+  message += "\"}}";
   c.send_us[seq - 1] = g_get_monotonic_time ();
   send_twilio (c, message);
   if (load.steady && !load.steady_over)
@@ -937,7 +631,8 @@ verdict (const RealtimeLoad &load, const FakeRealtimeServer &server, const Redis
   if (load.cap_hit)
     return "the --max-run-s cap ended the run";
   if (r.calls_failed > 0)
-    return std::to_string (r.calls_failed) + " calls failed: " + load.first_error;
+    return std::to_string (r.calls_failed) + " calls failed: " + load.first_error
+        + (server.problem.empty () ? "" : "; the fake Realtime server saw: " + server.problem);
   if (server.connections == 0)
     return "no bridge connected to the fake Realtime server on port "
         + std::to_string (load.options->realtime_port)
@@ -1071,6 +766,7 @@ run_realtime_load (const RealtimeLoadOptions &o)
   for (size_t i = 0; i < load.callers.size (); i++) {
     load.callers[i].load = &load;
     load.callers[i].index = static_cast<uint32_t> (i);
+    load.callers[i].sid = load.call_sid (static_cast<uint32_t> (i));
     load.callers[i].send_us.assign (load.frames_per_call, 0);
   }
   SocketSet sockets ([&load] (uint64_t tag, uint32_t events) {
