@@ -1,5 +1,5 @@
 // libsoup 3 objects are not thread-safe: every one of them is created, used
-// and dropped on the shared socket thread, inside its thread-default context.
+// and dropped on its socket's loop thread, inside its thread-default context.
 // The element's threads reach a connection only through their Link and the
 // loop's one wake source (g_source_set_ready_time is thread-safe).
 #include "realtimebridge/realtime_socket.h"
@@ -7,6 +7,7 @@
 #include <libsoup/soup.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -55,16 +56,26 @@ destroy_source (GSource *&source)
 
 class RealtimeSocket::Loop {
  public:
-  // The running loop, or a new one when no socket holds one.
+  // The process's least busy loop (a loop with no socket left has ended: it
+  // is started again). One loop per processor, at most kMaxLoops: a pass of
+  // a GMainContext checks every socket's source, so fewer sockets per
+  // context cost less per wake-up, and the sockets' work spreads over the
+  // cores.
   static std::shared_ptr<Loop> acquire ()
   {
-    static std::mutex current_lock;
-    static std::weak_ptr<Loop> current;
-    std::lock_guard guard (current_lock);
-    std::shared_ptr<Loop> loop = current.lock ();
+    static std::mutex slots_lock;
+    static std::vector<std::weak_ptr<Loop>> slots (
+        std::clamp<size_t> (g_get_num_processors (), 1, kMaxLoops));
+    std::lock_guard guard (slots_lock);
+    // Each socket and each connection still closing holds its loop.
+    auto least = std::min_element (slots.begin (), slots.end (),
+        [] (const std::weak_ptr<Loop> &a, const std::weak_ptr<Loop> &b) {
+          return a.use_count () < b.use_count ();
+        });
+    std::shared_ptr<Loop> loop = least->lock ();
     if (!loop) {
       loop = std::make_shared<Loop> ();
-      current = loop;
+      *least = loop;
     }
     return loop;
   }

@@ -1,7 +1,8 @@
-// The bridge's WebSocket client to the Realtime API. Every socket of a
-// process runs on one shared thread and GMainContext (started with the first
-// socket, ended with the last; libsoup objects are used only there), so 300
-// calls cost one thread, not 300. Text frames are sent in order, kept while
+// The bridge's WebSocket client to the Realtime API. The sockets of a process
+// share a few threads, each with its GMainContext: one per processor (at most
+// kMaxLoops), each started with its first socket and ended with its last;
+// libsoup objects are used only there. Sockets are dealt to them in turn, so
+// 300 calls cost 2 threads on 2 cores, not 300. Text frames are sent in order, kept while
 // the socket is still connecting and flushed once it opens.
 //
 // No GStreamer in here; the element gets text and failures through Handlers,
@@ -37,15 +38,16 @@ class RealtimeSocket {
     std::vector<std::string> opening;
   };
 
-  // The thread's name, as /proc/self/task/*/comm shows it.
+  // The threads' name, as /proc/self/task/*/comm shows it.
   static constexpr const char *kThreadName = "realtime-socket";
+  static constexpr size_t kMaxLoops = 8;
 
   explicit RealtimeSocket (Handlers handlers);
   ~RealtimeSocket ();  // stop()
   RealtimeSocket (const RealtimeSocket &) = delete;
   RealtimeSocket &operator= (const RealtimeSocket &) = delete;
 
-  // Joins the shared thread (starting it if this is the only socket) and
+  // Joins one of the shared threads (starting it if it has no socket) and
   // connects.
   void start (Options options);
   // Thread-safe; kept in order until the socket opens. Dropped after a
