@@ -10,8 +10,9 @@
  *       ! realtimebridge instructions="You are a helpful agent" \
  *       ! twiliosink session=c1
  *
- * Threads: the WebSockets of every bridge in the process run on one shared
- * thread and GMainContext (realtime_socket). Model audio is decoded there
+ * Threads: the WebSockets of every bridge in the process run on a few shared
+ * threads, one per processor, each with its GMainContext (realtime_socket).
+ * Model audio is decoded there
  * (realtime_call), gathered to >= 50 ms (reply_tracker) and queued; a task
  * on the src pad pushes the queue, so a sink that blocks never stalls the
  * other calls' sockets, and barge-in is handled at once.
