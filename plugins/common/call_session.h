@@ -90,7 +90,7 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
 
   /* ---- sink side ---- */
   // Queues @text for the socket; from any thread, with any lock held (it
-  // never calls out); order is kept.
+  // calls out only to an Outlet, which never calls back); order is kept.
   void send_text (std::string text);
   // Runs @function on the connection's context (with an Outlet: on the
   // system clock's thread) after @delay_ms, never in place; false (nothing
