@@ -612,6 +612,27 @@ test_pushed_frames_wait_for_first_message ()
   gst_object_unref (pipeline);
 }
 
+// The thread pushing the socket's messages never waits in the sink: 6 s of
+// audio pushed at once (more than the 5 s a sink holds before it makes its
+// streaming thread wait) all go in while the sink has sent only its lead;
+// the rest follows at real pace.
+static void
+test_pushed_sink_never_blocks_the_pushing_thread ()
+{
+  PushCaller caller;
+  Loopback loop (kTwilio, "session=twilio-noblock", "session=twilio-noblock", nullptr,
+      "identity name=id", [&caller] (GstElement *pipeline) { caller.bind (pipeline); });
+  caller.send ("{\"event\":\"connected\"}");
+  caller.send (kTwilio.start ());
+  for (int i = 0; i < 60; i++)  // 100 ms each
+    g_assert_cmpint (caller.send (kTwilio.media (pattern_bytes (800, i))), ==, GST_FLOW_OK);
+  g_assert_cmpuint (loop.into_sink (), ==, 60 * 800);
+  // Had a push waited for the sink to get under 5 s queued, 1 s (50 chunks,
+  // 100 frames) would have gone out first; the lead is 200 ms.
+  g_assert_cmpuint (caller.sent_to_socket (), <, 100);
+  g_assert_true (pump_until ([&] { return caller.count ("mark") >= 60; }));
+}
+
 // send-message answered FALSE (the socket is gone): the sink stops sending
 // and drops what it holds; the caller's audio still flows into the pipeline.
 static void
@@ -673,6 +694,8 @@ main (int argc, char **argv)
   g_test_add_func ("/provider-sinks/twilio-pushed-loopback", test_twilio_pushed_loopback);
   g_test_add_func ("/provider-sinks/pushed-frames-wait-for-first-message",
       test_pushed_frames_wait_for_first_message);
+  g_test_add_func ("/provider-sinks/pushed-sink-never-blocks-the-pushing-thread",
+      test_pushed_sink_never_blocks_the_pushing_thread);
   g_test_add_func ("/provider-sinks/pushed-socket-gone-stops-the-sink",
       test_pushed_socket_gone_stops_the_sink);
   return g_test_run ();
