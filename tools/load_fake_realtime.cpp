@@ -17,6 +17,8 @@
 
 #include "protocol/base64.h"
 #include "protocol/outbound.h"
+#include "load_json.h"
+#include "load_websocket.h"
 #include "protocol/websocket_frames.h"
 
 namespace ws = callstream::websocket;
@@ -32,21 +34,6 @@ constexpr gint64 kIdleCheckUs = 20 * 1000;
 constexpr size_t kMaxRequestHeaders = 16 * 1024;
 constexpr size_t kMaxMessageSize = 16 * 1024 * 1024;
 constexpr const char *kPath = "/v1/realtime";
-constexpr const char *kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string
-accept_for (const char *key)
-{
-  const std::string text = std::string (key) + kWebSocketGuid;
-  guint8 digest[20];
-  gsize digest_size = sizeof digest;
-  g_autoptr (GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
-  g_checksum_update (sha1, reinterpret_cast<const guchar *> (text.data ()),
-      static_cast<gssize> (text.size ()));
-  g_checksum_get_digest (sha1, digest, &digest_size);
-  g_autofree gchar *accept = g_base64_encode (digest, digest_size);
-  return accept;
-}
 
 // RFC 6455 4.1: the key is 16 random bytes, base64-encoded (24 characters).
 bool
@@ -57,33 +44,6 @@ is_websocket_key (const char *key)
   uint8_t nonce[callstream::base64_decoded_max (24)];
   const auto size = callstream::base64_decode_into (key, nonce);
   return size && *size == 16;
-}
-
-// The JSON object in @text, or nullptr; @parser owns it. Its string member
-// @kind in @kind_value ("" when there is none).
-JsonObject *
-parse_object (JsonParser *parser, std::string_view text, const char *kind,
-    const char **kind_value)
-{
-  *kind_value = "";
-  if (!json_parser_load_from_data (parser, text.data (), static_cast<gssize> (text.size ()),
-          nullptr))
-    return nullptr;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
-    return nullptr;
-  *kind_value = json_object_get_string_member_with_default (json_node_get_object (root), kind,
-      "");
-  return json_node_get_object (root);
-}
-
-// The object member @name of @object, or nullptr.
-JsonObject *
-object_member (JsonObject *object, const char *name)
-{
-  JsonNode *node = object != nullptr ? json_object_get_member (object, name) : nullptr;
-  return node != nullptr && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node)
-                                                          : nullptr;
 }
 
 // The "audio" of an input_audio_buffer.append in @text, read with simdjson
@@ -507,7 +467,7 @@ FakeRealtimeServer::read_request (Session &s)
   s.request.clear ();
   s.request.shrink_to_fit ();
   s.out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: " + accept_for (key) + "\r\n\r\n";
+      "Sec-WebSocket-Accept: " + websocket_accept (key) + "\r\n\r\n";
   s.out_sent = 0;
   s.state = Session::State::kOpen;
   send (s, "{\"type\":\"session.created\",\"event_id\":\"" + next_id ("event_")
@@ -639,7 +599,7 @@ FakeRealtimeServer::on_rare_message (Session &s, std::string_view text)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   const char *type = nullptr;
-  JsonObject *root = parse_object (parser, text, "type", &type);
+  JsonObject *root = parse_json_object (parser, text, "type", &type);
   if (g_str_equal (type, "input_audio_buffer.append")) {
     gsize size = 0;
     g_autofree guchar *audio = g_base64_decode (
@@ -647,9 +607,9 @@ FakeRealtimeServer::on_rare_message (Session &s, std::string_view text)
     on_append (s, audio, size);
   } else if (g_str_equal (type, "session.update")) {
     JsonNode *session = json_object_get_member (root, "session");
-    JsonObject *fields = object_member (root, "session");
-    JsonObject *format = object_member (object_member (object_member (fields, "audio"),
-            "input"), "format");
+    JsonObject *fields = json_object_member (root, "session");
+    JsonObject *format = json_object_member (
+        json_object_member (json_object_member (fields, "audio"), "input"), "format");
     if (fields == nullptr
         || g_strcmp0 (json_object_get_string_member_with_default (fields, "type", ""),
             "realtime") != 0)

@@ -20,6 +20,7 @@
 
 #include "load_common.h"
 #include "load_fake_realtime.h"
+#include "load_json.h"
 #include "load_websocket.h"
 
 #include <gio/gio.h>
@@ -123,33 +124,6 @@ struct TwilioReader {
     return Event::kOther;
   }
 };
-
-// The JSON object in @text, or nullptr; @parser owns it. Its string member
-// @kind in @kind_value ("" when there is none).
-JsonObject *
-parse_message (JsonParser *parser, std::string_view text, const char *kind,
-    const char **kind_value)
-{
-  *kind_value = "";
-  if (!json_parser_load_from_data (parser, text.data (), static_cast<gssize> (text.size ()),
-          nullptr))
-    return nullptr;
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == nullptr || !JSON_NODE_HOLDS_OBJECT (root))
-    return nullptr;
-  *kind_value = json_object_get_string_member_with_default (json_node_get_object (root), kind,
-      "");
-  return json_node_get_object (root);
-}
-
-// The object member @name of @object, or nullptr.
-JsonObject *
-object_member (JsonObject *object, const char *name)
-{
-  JsonNode *node = object != nullptr ? json_object_get_member (object, name) : nullptr;
-  return node != nullptr && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node)
-                                                          : nullptr;
-}
 
 // ---------------------------------------------------------------------------
 // The callers, all on the main context.
@@ -274,9 +248,9 @@ on_twilio_message (Caller &c, std::string_view text)
   // The rest (clear, or anything simdjson did not take) with json-glib.
   g_autoptr (JsonParser) parser = json_parser_new ();
   const char *event = nullptr;
-  JsonObject *root = parse_message (parser, text, "event", &event);
-  JsonObject *media = object_member (root, "media");
-  JsonObject *mark = object_member (root, "mark");
+  JsonObject *root = parse_json_object (parser, text, "event", &event);
+  JsonObject *media = json_object_member (root, "media");
+  JsonObject *mark = json_object_member (root, "mark");
   if (g_str_equal (event, "media") && media != nullptr
       && json_object_has_member (media, "payload")) {
     gsize bytes = 0;

@@ -23,10 +23,12 @@ namespace {
 constexpr const char *kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 constexpr size_t kMaxResponseHeaders = 16 * 1024;
 
+}  // namespace
+
 std::string
-expected_accept (const std::string &key)
+websocket_accept (std::string_view key)
 {
-  const std::string text = key + kWebSocketGuid;
+  const std::string text = std::string (key) + kWebSocketGuid;
   guint8 digest[20];
   gsize digest_size = sizeof digest;
   g_autoptr (GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
@@ -36,8 +38,6 @@ expected_accept (const std::string &key)
   g_autofree gchar *accept = g_base64_encode (digest, digest_size);
   return accept;
 }
-
-}  // namespace
 
 LoadWebSocket::~LoadWebSocket ()
 {
@@ -180,7 +180,7 @@ LoadWebSocket::read_handshake ()
       return;
     }
     const char *accept = soup_message_headers_get_one (headers, "Sec-WebSocket-Accept");
-    if (accept == nullptr || expected_accept (key_) != accept) {
+    if (accept == nullptr || websocket_accept (key_) != accept) {
       fail ("handshake response without the right Sec-WebSocket-Accept");
       return;
     }
