@@ -17,6 +17,7 @@
 
 #include "protocol/base64.h"
 #include "protocol/outbound.h"
+#include "protocol/plain_json.h"
 #include "load_json.h"
 #include "load_websocket.h"
 #include "protocol/websocket_frames.h"
@@ -50,18 +51,13 @@ is_websocket_key (const char *key)
 // On Demand; nullopt for any other message (or any doubt), which then goes
 // the json-glib way.
 struct AppendReader {
-  od::parser parser;
-  std::vector<char> buffer;  // simdjson reads up to SIMDJSON_PADDING bytes past the text
+  callstream::plain_json::PaddedParser parser;
 
   std::optional<std::string_view> audio_of (std::string_view text)
   {
-    buffer.resize (text.size () + simdjson::SIMDJSON_PADDING);
-    std::memcpy (buffer.data (), text.data (), text.size ());
     od::document doc;
     od::object root;
-    if (parser.iterate (buffer.data (), text.size (), buffer.size ()).get (doc)
-            != simdjson::SUCCESS
-        || doc.get_object ().get (root) != simdjson::SUCCESS)
+    if (!parser.begin (text, doc, root))
       return std::nullopt;
     std::string_view type, audio;
     bool has_audio = false;

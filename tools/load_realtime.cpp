@@ -42,6 +42,7 @@
 
 #include "protocol/base64.h"
 #include "protocol/outbound.h"
+#include "protocol/plain_json.h"
 
 namespace od = simdjson::ondemand;
 
@@ -55,8 +56,7 @@ namespace {
 struct TwilioReader {
   enum class Event : uint8_t { kOther, kMedia, kMark };
 
-  od::parser parser;
-  std::vector<char> buffer;  // simdjson reads up to SIMDJSON_PADDING bytes past the text
+  callstream::plain_json::PaddedParser parser;
   std::vector<uint8_t> audio;  // a media payload, decoded
   size_t audio_size = 0;
   std::string mark_name;
@@ -84,13 +84,9 @@ struct TwilioReader {
 
   Event read (std::string_view text)
   {
-    buffer.resize (text.size () + simdjson::SIMDJSON_PADDING);
-    std::memcpy (buffer.data (), text.data (), text.size ());
     od::document doc;
     od::object root;
-    if (parser.iterate (buffer.data (), text.size (), buffer.size ()).get (doc)
-            != simdjson::SUCCESS
-        || doc.get_object ().get (root) != simdjson::SUCCESS)
+    if (!parser.begin (text, doc, root))
       return Event::kOther;
     std::string_view event, payload, name;
     bool has_media = false, has_mark = false;

@@ -3,16 +3,16 @@
 // identical to json-glib's.
 #include "protocol/plain_media.h"
 
-#include <simdjson.h>
-
 #include <charconv>
-#include <cstring>
-#include <vector>
+
+#include "protocol/plain_json.h"
 
 namespace callstream::plain_media {
 namespace {
 
-namespace od = simdjson::ondemand;
+using plain_json::first_time;
+using plain_json::read_string;
+namespace od = plain_json::od;
 
 // Which keys were seen, so a repeat or a second spelling gives up.
 enum Seen : unsigned {
@@ -26,21 +26,6 @@ enum Seen : unsigned {
   kTrack = 1u << 7,
 };
 
-bool first_time(unsigned &seen, Seen key) {
-  if (seen & key)
-    return false;
-  seen |= key;
-  return true;
-}
-
-// A string without NUL: json-glib's strings end at the first NUL ("\u0000"),
-// so one that holds it would read differently there.
-bool read_string(od::value value, std::string_view &out) {
-  if (value.get_string().get(out) != simdjson::SUCCESS)
-    return false;
-  return std::memchr(out.data(), '\0', out.size()) == nullptr;
-}
-
 // A JSON integer, or a string that is all of a decimal integer (what
 // json_fields::read_integer accepts; its other forms give up here).
 bool read_integer(od::value value, std::optional<int64_t> &out) {
@@ -49,7 +34,7 @@ bool read_integer(od::value value, std::optional<int64_t> &out) {
     return false;
   int64_t number = 0;
   if (type == od::json_type::number) {
-    if (value.get_int64().get(number) != simdjson::SUCCESS)
+    if (!plain_json::read_json_integer(value, number))
       return false;
     out = number;
     return true;
@@ -101,28 +86,13 @@ bool read_media_object(od::value value, PlainMedia &media, std::string &stream_s
   return (seen & kPayload) != 0;
 }
 
-// simdjson reads up to SIMDJSON_PADDING bytes past the text: each thread
-// copies frames into its own padded buffer, reused.
-struct ThreadParser {
-  od::parser parser;
-  std::vector<char> buffer;
-};
-
 }  // namespace
 
 std::optional<PlainMedia> read(std::string_view text) {
-  if (text.empty() || std::memchr(text.data(), '\0', text.size()) != nullptr)
-    return std::nullopt;
-  thread_local ThreadParser local;
-  local.buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(local.buffer.data(), text.data(), text.size());
-
+  thread_local plain_json::PaddedParser local;
   od::document doc;
-  if (local.parser.iterate(local.buffer.data(), text.size(), local.buffer.size())
-          .get(doc) != simdjson::SUCCESS)
-    return std::nullopt;
   od::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS)
+  if (!local.begin(text, doc, root))
     return std::nullopt;
 
   PlainMedia media;
@@ -150,8 +120,7 @@ std::optional<PlainMedia> read(std::string_view text) {
     if (!ok)
       return std::nullopt;
   }
-  // Whatever follows the root object makes it no JSON document at all.
-  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+  if (!plain_json::ends_after_root(doc))
     return std::nullopt;
   if ((seen & (kEvent | kMedia)) != (kEvent | kMedia))
     return std::nullopt;

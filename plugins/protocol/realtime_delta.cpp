@@ -3,15 +3,14 @@
 // answer identical to parse_server_event's.
 #include "protocol/realtime_delta.h"
 
-#include <simdjson.h>
-
-#include <cstring>
-#include <vector>
+#include "protocol/plain_json.h"
 
 namespace callstream::realtime_delta {
 namespace {
 
-namespace od = simdjson::ondemand;
+using plain_json::first_time;
+using plain_json::read_string;
+namespace od = plain_json::od;
 
 // Which keys were seen, so a repeat gives up (json-glib keeps the last).
 enum Seen : unsigned {
@@ -24,55 +23,17 @@ enum Seen : unsigned {
   kDelta = 1u << 6,
 };
 
-bool first_time(unsigned &seen, Seen key) {
-  if (seen & key)
-    return false;
-  seen |= key;
-  return true;
-}
-
-// A string without NUL: json-glib's strings end at the first NUL ("\u0000").
-bool read_string(od::value value, std::string_view &out) {
-  if (value.get_string().get(out) != simdjson::SUCCESS)
-    return false;
-  return std::memchr(out.data(), '\0', out.size()) == nullptr;
-}
-
-// A JSON integer that fits int64 (json-glib reads it as the same integer);
-// doubles and decimal strings give up, json_fields reads those.
-bool read_integer(od::value value, int64_t &out) {
-  od::json_type type;
-  if (value.type().get(type) != simdjson::SUCCESS || type != od::json_type::number)
-    return false;
-  return value.get_int64().get(out) == simdjson::SUCCESS;
-}
-
 bool is_delta_type(std::string_view type) {
   return type == "response.output_audio.delta" || type == "response.audio.delta";
 }
 
-// simdjson reads up to SIMDJSON_PADDING bytes past the text: each thread
-// copies frames into its own padded buffer, reused.
-struct ThreadParser {
-  od::parser parser;
-  std::vector<char> buffer;
-};
-
 }  // namespace
 
 std::optional<PlainDelta> read(std::string_view text) {
-  if (text.empty() || std::memchr(text.data(), '\0', text.size()) != nullptr)
-    return std::nullopt;
-  thread_local ThreadParser local;
-  local.buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(local.buffer.data(), text.data(), text.size());
-
+  thread_local plain_json::PaddedParser local;
   od::document doc;
-  if (local.parser.iterate(local.buffer.data(), text.size(), local.buffer.size())
-          .get(doc) != simdjson::SUCCESS)
-    return std::nullopt;
   od::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS)
+  if (!local.begin(text, doc, root))
     return std::nullopt;
 
   PlainDelta delta;
@@ -97,15 +58,14 @@ std::optional<PlainDelta> read(std::string_view text) {
     } else if (key == "event_id") {
       ok = first_time(seen, kEventId) && read_string(member, value);
     } else if (key == "output_index") {
-      ok = first_time(seen, kOutputIndex) && read_integer(member, delta.output_index);
+      ok = first_time(seen, kOutputIndex) && plain_json::read_json_integer(member, delta.output_index);
     } else if (key == "content_index") {
-      ok = first_time(seen, kContentIndex) && read_integer(member, delta.content_index);
+      ok = first_time(seen, kContentIndex) && plain_json::read_json_integer(member, delta.content_index);
     }
     if (!ok)
       return std::nullopt;
   }
-  // Whatever follows the root object makes it no JSON document at all.
-  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+  if (!plain_json::ends_after_root(doc))
     return std::nullopt;
   constexpr unsigned kRequired = kType | kItemId | kDelta;
   if ((seen & kRequired) != kRequired)
