@@ -175,6 +175,25 @@ class Daemon {
   }
 
   std::string log () const { return read_file (log_path_); }
+
+  // Every thread's stack, for a daemon that hangs: gdb attached by its pid
+  // (best effort: says why not when gdb is missing or cannot attach).
+  std::string thread_backtraces () const
+  {
+    g_autofree gchar *gdb = g_find_program_in_path ("gdb");
+    if (gdb == nullptr)
+      return "(no gdb on PATH: no backtraces)";
+    const std::string pid_text = std::to_string (pid ());
+    const gchar *argv[] = { gdb, "-p", pid_text.c_str (), "-batch", "-nx",
+      "-ex", "thread apply all bt 30", nullptr };
+    g_autofree gchar *out = nullptr;
+    g_autofree gchar *err = nullptr;
+    g_autoptr (GError) error = nullptr;
+    if (!g_spawn_sync (nullptr, const_cast<gchar **> (argv), nullptr, G_SPAWN_DEFAULT, nullptr,
+            nullptr, &out, &err, nullptr, &error))
+      return std::string ("(gdb did not run: ") + error->message + ")";
+    return std::string (out != nullptr ? out : "") + (err != nullptr ? err : "");
+  }
   bool log_has (const std::string &needle) const { return log ().find (needle) != std::string::npos; }
   size_t log_count (const std::string &needle) const
   {

@@ -155,7 +155,8 @@ test_realtime_server_drops_mid_call ()
   // Once under ASan in CI (1 run in about 60) the call was never torn down
   // here: the daemon's log then says how far it got.
   if (!pump_until ([&] { return daemon.log_has ("call_ended"); }))
-    g_test_message ("call not torn down; daemon log:\n%s", daemon.log ().c_str ());
+    g_test_message ("call not torn down; daemon log:\n%s\nthreads:\n%s",
+        daemon.log ().c_str (), daemon.thread_backtraces ().c_str ());
   g_assert_true (daemon.log_has ("call_ended"));
   g_assert_true (daemon.log_has ("pipeline_error"));
   g_assert_cmpfloat (metric (daemon, "callstreamd_pipeline_errors_total{provider=\"twilio\"}"),
