@@ -113,7 +113,8 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   void flush_outbox ();          // on the connection's thread
   void schedule_flush_locked (); // lock_ held
   void attach_invocation (guint delay_ms, std::function<void ()> function);
-  void close_later ();  // lock_ held
+  Outlet detach_locked ();  // lock_ held
+  void close_later ();      // lock_ held
   void became_ready ();
   template <typename Call> void notify (Call &&call);
 
