@@ -185,6 +185,7 @@ CallSession::detach_locked ()
     context_ = nullptr;
   }
   close_pending_ = false;
+  attachment_++;
   return std::exchange (outlet_, nullptr);
 }
 
@@ -221,10 +222,18 @@ CallSession::deliver_mark (const std::string &name)
 void
 CallSession::closed ()
 {
+  close_attachment (std::nullopt);
+}
+
+// Closes the session; with @attachment, only while that socket is still the
+// one attached (a close scheduled for a socket since replaced is stale).
+void
+CallSession::close_attachment (std::optional<guint64> attachment)
+{
   Outlet outlet;  // released without the lock: it may hold the last ref of something
   {
     std::lock_guard guard (lock_);
-    if (closed_)
+    if (closed_ || (attachment && *attachment != attachment_))
       return;
     closed_ = true;
     outbox_.clear ();
@@ -281,16 +290,16 @@ CallSession::schedule_flush_locked ()
 
 // The Outlet refused a frame: the socket is gone. Closed from the clock's
 // thread, since closing calls the listeners, and the sender may hold a lock
-// a listener takes.
+// a listener takes; by then another socket may be attached, which stays.
 void
 CallSession::close_later ()
 {
   if (close_pending_)
     return;
   close_pending_ = true;
-  run_on_system_clock (0, [weak = weak_from_this ()] {
+  run_on_system_clock (0, [weak = weak_from_this (), attachment = attachment_] {
         if (auto session = weak.lock ())
-          session->closed ();
+          session->close_attachment (attachment);
       });
 }
 
