@@ -127,16 +127,9 @@ CallSession::attach (SoupWebsocketConnection *connection, bool on_connection_thr
   Outlet replaced;  // released without the lock
   {
     std::lock_guard guard (lock_);
-    replaced = std::move (outlet_);
-    outlet_ = nullptr;
-    close_pending_ = false;
     if (connection_ != connection) {
-      g_clear_object (&connection_);
+      replaced = detach_locked ();
       connection_ = SOUP_WEBSOCKET_CONNECTION (g_object_ref (connection));
-      if (context_ != nullptr) {
-        g_main_context_unref (context_);
-        context_ = nullptr;
-      }
     }
     closed_ = false;
     if (on_connection_thread && context_ == nullptr) {
@@ -166,14 +159,9 @@ CallSession::attach_outlet (Outlet outlet)
   Outlet replaced;
   {
     std::lock_guard guard (lock_);
-    g_clear_object (&connection_);
-    if (context_ != nullptr) {
-      g_main_context_unref (context_);
-      context_ = nullptr;
-    }
-    replaced = std::exchange (outlet_, std::move (outlet));
+    replaced = detach_locked ();
+    outlet_ = std::move (outlet);
     closed_ = false;
-    close_pending_ = false;
     // In the order they were sent, before any later frame (sent under lock_).
     for (const std::string &text : outbox_)
       if (!outlet_ (text)) {
@@ -183,6 +171,22 @@ CallSession::attach_outlet (Outlet outlet)
     outbox_.clear ();
   }
   became_ready ();
+}
+
+// Lets go of the socket attached (connection and its context, or Outlet) and
+// of a close scheduled for it. The Outlet is returned, to be released
+// without lock_: it may hold the last ref of something.
+CallSession::Outlet
+CallSession::detach_locked ()
+{
+  g_clear_object (&connection_);
+  if (context_ != nullptr) {
+    g_main_context_unref (context_);
+    context_ = nullptr;
+  }
+  close_pending_ = false;
+  attachment_++;
+  return std::exchange (outlet_, nullptr);
 }
 
 // On the connection's thread, once: queued frames go out, sinks start.
@@ -218,10 +222,18 @@ CallSession::deliver_mark (const std::string &name)
 void
 CallSession::closed ()
 {
+  close_attachment (std::nullopt);
+}
+
+// Closes the session; with @attachment, only while that socket is still the
+// one attached (a close scheduled for a socket since replaced is stale).
+void
+CallSession::close_attachment (std::optional<guint64> attachment)
+{
   Outlet outlet;  // released without the lock: it may hold the last ref of something
   {
     std::lock_guard guard (lock_);
-    if (closed_)
+    if (closed_ || (attachment && *attachment != attachment_))
       return;
     closed_ = true;
     outbox_.clear ();
@@ -278,16 +290,16 @@ CallSession::schedule_flush_locked ()
 
 // The Outlet refused a frame: the socket is gone. Closed from the clock's
 // thread, since closing calls the listeners, and the sender may hold a lock
-// a listener takes.
+// a listener takes; by then another socket may be attached, which stays.
 void
 CallSession::close_later ()
 {
   if (close_pending_)
     return;
   close_pending_ = true;
-  run_on_system_clock (0, [weak = weak_from_this ()] {
+  run_on_system_clock (0, [weak = weak_from_this (), attachment = attachment_] {
         if (auto session = weak.lock ())
-          session->closed ();
+          session->close_attachment (attachment);
       });
 }
 

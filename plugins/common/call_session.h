@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace callstream {
@@ -48,7 +49,8 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
 
   // Takes one text frame for the caller's socket, from any thread, with the
   // session's lock held: it must not block nor call back into the session.
-  // FALSE when the socket is gone (the session then closes, later).
+  // FALSE when the socket is gone (the session then closes, later, unless
+  // another socket is attached first).
   using Outlet = std::function<bool (const std::string &text)>;
 
   // The session registered under @connection, else under @name, else a new
@@ -113,7 +115,9 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   void flush_outbox ();          // on the connection's thread
   void schedule_flush_locked (); // lock_ held
   void attach_invocation (guint delay_ms, std::function<void ()> function);
-  void close_later ();  // lock_ held
+  Outlet detach_locked ();  // lock_ held
+  void close_later ();      // lock_ held
+  void close_attachment (std::optional<guint64> attachment);
   void became_ready ();
   template <typename Call> void notify (Call &&call);
 
@@ -127,6 +131,7 @@ class CallSession : public std::enable_shared_from_this<CallSession> {
   std::string stream_sid_;
   bool closed_ = false;
   bool close_pending_ = false;  // the Outlet failed: closed() is scheduled
+  guint64 attachment_ = 0;      // bumped per socket detached: a scheduled close names its own
   std::deque<std::string> outbox_;
   bool flush_scheduled_ = false;
   guint64 frames_dropped_ = 0;

@@ -229,17 +229,21 @@ Message parse_message_with_json_glib(std::string_view text) {
 }
 
 Message parse_message(std::string_view text) {
-  auto plain = plain_media::read(text);
+  auto plain = plain_media::read_media_or_mark(text);
   if (!plain)
     return parse_message_with_json_glib(text);
+  if (auto *mark = std::get_if<plain_media::PlainMark>(&*plain))
+    return Mark{mark->sequence_number, std::move(mark->stream_sid),
+                std::move(mark->name)};
+  auto &media = std::get<plain_media::PlainMedia>(*plain);
   Media message;
-  message.sequence_number = plain->sequence_number;
-  message.stream_sid = std::move(plain->stream_sid);
-  if (plain->track)
-    message.track = std::move(*plain->track);
-  message.chunk = plain->chunk;
-  message.timestamp_ms = plain->timestamp;
-  message.payload = std::move(plain->payload);
+  message.sequence_number = media.sequence_number;
+  message.stream_sid = std::move(media.stream_sid);
+  if (media.track)
+    message.track = std::move(*media.track);
+  message.chunk = media.chunk;
+  message.timestamp_ms = media.timestamp;
+  message.payload = std::move(media.payload);
   return message;
 }
 

@@ -93,9 +93,9 @@ using Message =
 Message parse_message(std::string_view text);
 
 // The same with json-glib alone. parse_message reads the plain media frame
-// (nearly all traffic) with simdjson first (plain_media.h) and comes here for
-// everything else; this is the reference that path is checked against
-// (unit tests, the fuzz-plain-media target).
+// and mark echo (nearly all traffic) with simdjson first (plain_media.h) and
+// comes here for everything else; this is the reference that path is checked
+// against (unit tests, the fuzz-plain-media target).
 Message parse_message_with_json_glib(std::string_view text);
 
 // The encoding for a mediaFormat.encoding value, ignoring case:

@@ -9,6 +9,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "callstream-events.h"
+#include "common/call_session.h"
 #include "test_support.h"
 
 using test_support::base64_of;
@@ -42,6 +45,72 @@ pump_for (int ms)
   const gint64 end = g_get_monotonic_time () + ms * 1000;
   pump_until ([end] { return g_get_monotonic_time () >= end; });
 }
+
+// The GStreamer system clock's thread, where the timers of a session with an
+// Outlet run: held busy, so what is scheduled meanwhile waits; drained, so
+// what was due has run. Its entries fire one at a time, in time order.
+class ClockThread {
+ public:
+  ClockThread () : clock_ (gst_system_clock_obtain ()) {}
+  ~ClockThread ()
+  {
+    release ();
+    gst_object_unref (clock_);
+  }
+
+  void hold ()
+  {
+    schedule ([this] {
+          std::unique_lock guard (lock_);
+          held_ = true;
+          changed_.notify_all ();
+          changed_.wait (guard, [this] { return !held_; });
+        });
+    std::unique_lock guard (lock_);
+    changed_.wait (guard, [this] { return held_; });
+  }
+
+  void release ()
+  {
+    std::lock_guard guard (lock_);
+    held_ = false;
+    changed_.notify_all ();
+  }
+
+  // Returns once every entry due before this call has fired.
+  void drain ()
+  {
+    bool fired = false;
+    schedule ([this, &fired] {
+          std::lock_guard guard (lock_);
+          fired = true;
+          changed_.notify_all ();
+        });
+    std::unique_lock guard (lock_);
+    changed_.wait (guard, [&fired] { return fired; });
+  }
+
+ private:
+  // 1 ms on: a new entry goes before those already due at the same time.
+  void schedule (std::function<void ()> function)
+  {
+    GstClockID id = gst_clock_new_single_shot_id (clock_,
+        gst_clock_get_time (clock_) + GST_MSECOND);
+    gst_clock_id_wait_async (id, fire, new std::function<void ()> (std::move (function)),
+        [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
+    gst_clock_id_unref (id);
+  }
+  static gboolean fire (GstClock *, GstClockTime, GstClockID, gpointer data)
+  {
+    (*static_cast<std::function<void ()> *> (data)) ();
+    return TRUE;
+  }
+
+  GstClock *clock_;
+  std::mutex lock_;
+  std::condition_variable changed_;
+  bool held_ = false;
+};
 
 // One frame the sink sent, as the provider sees it.
 struct Frame {
@@ -665,6 +734,43 @@ test_pushed_socket_gone_stops_the_sink ()
   g_assert_nonnull (eos);
 }
 
+// A close scheduled because an Outlet refused a frame (its socket gone)
+// applies to that Outlet only: one attached before the close ran (the source
+// restarted on the same session name) stays open and sends; its own refusal
+// still closes the session.
+static void
+test_stray_close_spares_the_next_socket ()
+{
+  auto session = callstream::CallSession::obtain ("stray-close", nullptr);
+  std::atomic<int> closed = 0;
+  const guint64 listener = session->add_listener ({nullptr, nullptr,
+        [&closed] { closed++; }});
+  ClockThread clock;
+  clock.hold ();
+  session->attach_outlet ([] (const std::string &) { return false; });
+  session->send_text ("{\"event\":\"clear\"}");  // refused: a close is scheduled
+  std::vector<std::string> sent;
+  bool accept = true;
+  session->attach_outlet ([&sent, &accept] (const std::string &text) {
+        sent.push_back (text);
+        return accept;
+      });
+  clock.release ();
+  clock.drain ();
+  g_assert_false (session->is_closed ());
+  g_assert_cmpint (closed, ==, 0);
+  session->send_text ("after");
+  g_assert_cmpuint (sent.size (), ==, 1);
+  g_assert_cmpstr (sent[0].c_str (), ==, "after");
+
+  accept = false;
+  session->send_text ("refused");
+  clock.drain ();
+  g_assert_true (session->is_closed ());
+  g_assert_cmpint (closed, ==, 1);
+  session->remove_listener (listener);
+}
+
 static void
 test_sink_needs_a_session ()
 {
@@ -698,5 +804,7 @@ main (int argc, char **argv)
       test_pushed_sink_never_blocks_the_pushing_thread);
   g_test_add_func ("/provider-sinks/pushed-socket-gone-stops-the-sink",
       test_pushed_socket_gone_stops_the_sink);
+  g_test_add_func ("/provider-sinks/stray-close-spares-the-next-socket",
+      test_stray_close_spares_the_next_socket);
   return g_test_run ();
 }
