@@ -302,8 +302,18 @@ CallRegistry::CallRegistry (Reactor &reactor, guint max_calls, Hooks hooks)
         std::unique_ptr<EndRequest> request (static_cast<EndRequest *> (data));
         Call &call = *request->call;
         // Through the input element: it sends EOS downstream after the
-        // messages already pushed, and refuses any that come later.
-        if (call.input_ != nullptr)
+        // messages already pushed, and refuses any that come later. By its
+        // end-of-stream signal where it has one: gst_element_send_event()
+        // holds the input's state lock while downstream takes the EOS, and
+        // a teardown already under way (set_state (NULL) on the main
+        // thread, after a pipeline error) has the sinks in PAUSED, where
+        // they hold the EOS for preroll: the state change then waited for
+        // that lock for ever.
+        if (call.input_ != nullptr
+            && g_signal_lookup ("end-of-stream", G_OBJECT_TYPE (call.input_)) != 0) {
+          GstFlowReturn flow = GST_FLOW_OK;
+          g_signal_emit_by_name (call.input_, "end-of-stream", &flow);
+        } else if (call.input_ != nullptr)
           gst_element_send_event (call.input_, gst_event_new_eos ());
         else
           gst_element_send_event (call.pipeline_, gst_event_new_eos ());

@@ -34,6 +34,13 @@ push_message_handler (GstElement *element, SoupWebsocketDataType type,
   return inputs_of (element)->receive_message (type, message);
 }
 
+GstFlowReturn
+end_of_stream_handler (GstElement *element, gpointer data)
+{
+  const auto inputs_of = reinterpret_cast<SourceInputs::InputsOf> (data);
+  return inputs_of (element)->receive_end ("end-of-stream from the application");
+}
+
 }  // namespace
 
 struct SourceInputs::Settings {
@@ -132,6 +139,24 @@ SourceInputs::install_application_signals (GObjectClass *klass, InputsOf inputs_
       G_N_ELEMENTS (params), params);
   g_signal_set_va_marshaller (signal, G_TYPE_FROM_CLASS (klass),
       callstream_marshal_ENUM__ENUM_BOXEDv);
+
+  /**
+   * end-of-stream:
+   *
+   * The application ends the call (its socket closed): EOS goes downstream
+   * after the messages already pushed, and later pushes return
+   * GST_FLOW_EOS. Returns GST_FLOW_EOS (GST_FLOW_FLUSHING when the element
+   * is stopping: nothing is sent then). Unlike
+   * gst_element_send_event(), it does not hold the element's state lock
+   * while downstream takes the EOS, so a state change to NULL from another
+   * thread meanwhile neither waits for it nor deadlocks with a sink that
+   * holds the EOS for preroll.
+   */
+  g_signal_newv ("end-of-stream", G_TYPE_FROM_CLASS (klass),
+      GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      g_cclosure_new (G_CALLBACK (end_of_stream_handler),
+          reinterpret_cast<gpointer> (inputs_of), nullptr),
+      nullptr, nullptr, nullptr, GST_TYPE_FLOW_RETURN, 0, nullptr);
 
   /**
    * send-message:
