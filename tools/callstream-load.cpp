@@ -78,6 +78,8 @@ struct Options {
   int realtime_port = 0;
   int delta_ms = 20;
   int drop_append = 0;
+  int corrupt_frame = 0;         // ingest: call 0's frame to send with its audio changed
+  int swap_frames = 0;           // ingest: call 0's frame to swap with the next one
 };
 
 // ---------------------------------------------------------------------------
@@ -467,16 +469,25 @@ void
 send_frame (Call &call)
 {
   Load *load = call.load;
+  const Options &o = load->options;
   const uint32_t seq = ++call.sent;
   const MediaPieces &media = call.media;
   const JsonNumber sequence (seq + 1, media.quoted), chunk (seq, media.quoted),
-      timestamp (static_cast<long> (seq - 1) * load->options.frame_ms, media.quoted_timestamp);
+      timestamp (static_cast<long> (seq - 1) * o.frame_ms, media.quoted_timestamp);
+  uint32_t audio_seq = seq;
+  if (call.index == 0 && o.swap_frames > 0)
+    audio_seq = seq == static_cast<uint32_t> (o.swap_frames)       ? seq + 1
+        : seq == static_cast<uint32_t> (o.swap_frames) + 1 ? seq - 1
+                                                           : seq;
   char header[FrameAudio::kHeaderBase64];
-  load->audio->header_base64 (call.index, seq, header);
+  load->audio->header_base64 (call.index, audio_seq, header);
+  // The header's last character carries the last byte's low bits.
+  if (call.index == 0 && seq == static_cast<uint32_t> (o.corrupt_frame))
+    header[sizeof header - 1] = header[sizeof header - 1] == 'A' ? 'B' : 'A';
   call.send_ms[seq - 1] = static_cast<uint32_t> (wall_ms (*load));
   call.socket.send_text ({ media.head, sequence.view (), media.middle, chunk.view (),
       ",\"timestamp\":", timestamp.view (), ",\"payload\":\"", { header, sizeof header },
-      load->audio->body_base64 (call.index, seq), "\"}}" });
+      load->audio->body_base64 (call.index, audio_seq), "\"}}" });
   load->frames_total++;
   if (load->steady && !load->steady_over)
     load->daemon.frames_in_steady++;
@@ -612,6 +623,10 @@ parse_options (int argc, char **argv, Options *o)
       "multiple of 20 up to 1000 (default 20)", "MS" },
     { "fault-drop-append", 0, 0, G_OPTION_ARG_INT, &o->drop_append, "realtime: the fake "
       "server ignores call 0's Nth append (proves the check fails)", "N" },
+    { "fault-corrupt-frame", 0, 0, G_OPTION_ARG_INT, &o->corrupt_frame, "ingest: call 0's "
+      "Nth frame goes with a byte of its audio changed (proves the check fails)", "N" },
+    { "fault-swap-frames", 0, 0, G_OPTION_ARG_INT, &o->swap_frames, "ingest: call 0's Nth "
+      "and N+1th frames go with each other's audio (proves the check fails)", "N" },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (nullptr);
@@ -669,8 +684,11 @@ parse_options (int argc, char **argv, Options *o)
     else if (flow == nullptr || g_str_equal (flow, "ingest")) {
       if (o->realtime_port != 0 || o->delta_ms != 20 || o->drop_append != 0)
         problem = "--realtime-port, --delta-ms and --fault-drop-append go with --flow realtime";
-    } else if (o->latency_by_second)
-      problem = "--latency-by-second goes with --flow ingest";
+      else if (o->corrupt_frame < 0 || o->swap_frames < 0)
+        problem = "--fault-corrupt-frame and --fault-swap-frames must not be negative";
+    } else if (o->latency_by_second || o->corrupt_frame != 0 || o->swap_frames != 0)
+      problem = "--latency-by-second, --fault-corrupt-frame and --fault-swap-frames go with "
+                "--flow ingest";
     else if (!g_str_equal (provider, "twilio"))
       problem = "--flow realtime needs --provider twilio";
     else if (o->realtime_port < 1 || o->realtime_port > 65535)

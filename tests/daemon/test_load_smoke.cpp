@@ -171,6 +171,33 @@ test_frames_missing_from_redis_are_lost ()
   g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 100);
 }
 
+// The daemon numbers a call's frames itself: call 0's 10th frame sent with
+// a byte changed is found corrupted, its 20th and 21st sent with each
+// other's audio are found under each other's seq (reordered), and the run
+// fails; nothing is lost and the other call is whole.
+void
+test_corrupted_and_swapped_frames_are_caught ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  for (const char *provider : { "exotel", "twilio" }) {
+    LoadRun run = run_load ({ "--url", daemon.ws (g_str_equal (provider, "exotel")
+              ? "/v1/ingest" : "/media-stream/ingest"), "--provider", provider,
+          "--calls", "2", "--duration-s", "1", "--redis-url", redis.url (),
+          "--fault-corrupt-frame", "10", "--fault-swap-frames", "20", "--json" });
+    g_assert_cmpint (run.exit_status, ==, 1);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonObject *report = parse_report (run.out, parser);
+    g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
+    g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 100);
+    g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
+    g_assert_cmpint (json_object_get_int_member (report, "duplicated"), ==, 0);
+    g_assert_cmpint (json_object_get_int_member (report, "corrupted"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (report, "reordered"), ==, 2);
+  }
+}
+
 // The generator does its own WebSocket handshake: an answer other than 101
 // fails the calls with the status in the report's error, and no frame is
 // counted as sent.
@@ -484,7 +511,10 @@ test_bad_arguments_are_named ()
           "--realtime-port", "9" }, "go with --flow realtime" },
     { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
           "--flow", "realtime", "--realtime-port", "9", "--latency-by-second" },
-      "--latency-by-second goes with --flow ingest" },
+      "--latency-by-second, --fault-corrupt-frame and --fault-swap-frames go with --flow "
+      "ingest" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--redis-url", redis,
+          "--fault-swap-frames", "-1" }, "must not be negative" },
   };
   for (const Case &c : cases) {
     LoadRun run = run_load (c.args);
@@ -507,6 +537,8 @@ main (int argc, char **argv)
       test_message_variants_arrive_whole);
   g_test_add_func ("/load/check/frames-missing-from-redis-are-lost",
       test_frames_missing_from_redis_are_lost);
+  g_test_add_func ("/load/check/corrupted-and-swapped-frames-are-caught",
+      test_corrupted_and_swapped_frames_are_caught);
   g_test_add_func ("/load/connect/refused-handshake-is-reported",
       test_refused_handshake_is_reported);
   g_test_add_func ("/load/connect/calls-over-the-limit-fail-and-the-rest-arrive",
