@@ -38,9 +38,9 @@
 #include <vector>
 
 #include "load_common.h"
-#include "protocol/base64.h"
 #include "load_realtime.h"
 #include "load_websocket.h"
+#include "protocol/base64.h"
 
 namespace {
 
@@ -83,7 +83,7 @@ struct Options {
 };
 
 // ---------------------------------------------------------------------------
-// The audio of a frame: callstream_load::FrameAudio.
+// The audio of a frame (its bytes: load_common.h FrameAudio).
 
 size_t
 frame_bytes (const Options &options)

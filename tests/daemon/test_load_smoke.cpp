@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon_support.h"
@@ -79,6 +80,17 @@ daemon_pid ()
       return std::atoi (*pid);
   }
   return 0;
+}
+
+// Each named integer of @report has the value given.
+void
+assert_counts (JsonObject *report,
+    std::initializer_list<std::pair<const char *, gint64>> expected)
+{
+  for (const auto &[name, value] : expected)
+    if (json_object_get_int_member (report, name) != value)
+      g_error ("\"%s\" is %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT, name,
+          json_object_get_int_member (report, name), value);
 }
 
 void
@@ -189,12 +201,8 @@ test_corrupted_and_swapped_frames_are_caught ()
     g_assert_cmpint (run.exit_status, ==, 1);
     g_autoptr (JsonParser) parser = json_parser_new ();
     JsonObject *report = parse_report (run.out, parser);
-    g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
-    g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 100);
-    g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
-    g_assert_cmpint (json_object_get_int_member (report, "duplicated"), ==, 0);
-    g_assert_cmpint (json_object_get_int_member (report, "corrupted"), ==, 1);
-    g_assert_cmpint (json_object_get_int_member (report, "reordered"), ==, 2);
+    assert_counts (report, { { "sent", 100 }, { "published", 100 }, { "lost", 0 },
+        { "duplicated", 0 }, { "corrupted", 1 }, { "reordered", 2 } });
   }
 }
 
@@ -235,11 +243,8 @@ test_calls_over_the_limit_fail_and_the_rest_arrive ()
   g_assert_cmpint (run.exit_status, ==, 1);
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *report = parse_report (run.out, parser);
-  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, 2);
-  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 1);
-  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
-  g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 100);
-  g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
+  assert_counts (report, { { "calls_connected", 2 }, { "calls_failed", 1 }, { "sent", 100 },
+      { "published", 100 }, { "lost", 0 } });
   const std::string error = json_object_get_string_member (report, "error");
   if (error.find ("handshake answered 503") == std::string::npos)
     g_error ("expected the 503 in the error: %s", error.c_str ());
