@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,10 +40,12 @@
 #include "load_common.h"
 #include "load_realtime.h"
 #include "load_websocket.h"
+#include "protocol/base64.h"
 
 namespace {
 
 using callstream_load::DaemonUsage;
+using callstream_load::FrameAudio;
 using callstream_load::JsonReport;
 using callstream_load::kHandshakeTimeoutUs;
 using callstream_load::LoadWebSocket;
@@ -69,38 +72,18 @@ struct Options {
   std::string redis_url;
   std::string stream = "audio_stream";
   int daemon_pid = 0;
-  bool json = false;
+  gboolean json = FALSE;  // G_OPTION_ARG_NONE writes a gboolean
+  gboolean latency_by_second = FALSE;
   bool realtime = false;         // --flow realtime (load_realtime.h)
   int realtime_port = 0;
   int delta_ms = 20;
   int drop_append = 0;
+  int corrupt_frame = 0;         // ingest: call 0's frame to send with its audio changed
+  int swap_frames = 0;           // ingest: call 0's frame to swap with the next one
 };
 
 // ---------------------------------------------------------------------------
-// The audio of a frame: its call and seq (little-endian uint32 each) and then
-// bytes that depend on both, so a frame under another seq, or changed bytes,
-// are told apart. Any byte string is valid PCM16 and u-law.
-
-void
-fill_frame_audio (uint32_t call, uint32_t seq, uint8_t *out, size_t size)
-{
-  uint8_t header[8];
-  for (int i = 0; i < 4; i++) {
-    header[i] = static_cast<uint8_t> (call >> (8 * i));
-    header[4 + i] = static_cast<uint8_t> (seq >> (8 * i));
-  }
-  std::memcpy (out, header, std::min (size, sizeof header));
-  // Eight bytes a step of a 64-bit xorshift seeded from both: this runs for
-  // every frame sent and every entry checked.
-  uint64_t x = ((uint64_t{ call } * 2654435761u) << 32) ^ (uint64_t{ seq } * 40503u)
-      ^ 0x9e3779b97f4a7c15ull;
-  for (size_t i = sizeof header; i < size; i += sizeof x) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    std::memcpy (out + i, &x, std::min (sizeof x, size - i));
-  }
-}
+// The audio of a frame (its bytes: load_common.h FrameAudio).
 
 size_t
 frame_bytes (const Options &options)
@@ -144,55 +127,55 @@ opening_messages (const Options &o, const std::string &call_sid)
           "\"sampleRate\":8000,\"channels\":1}}}" };
 }
 
-void
-append_number (std::string &out, long value, bool quoted)
-{
-  char digits[24];
-  const auto end = std::to_chars (digits, digits + sizeof digits, value).ptr;
-  if (quoted)
-    out += '"';
-  out.append (digits, end);
-  if (quoted)
-    out += '"';
-}
-
-// Frame @seq (1-based) of the call, written over @out; the message's own
-// sequence number is seq + 1, the start being 1. Built in place, the audio
-// base64-encoded straight into the message: this runs 50,000 times a second.
-void
-write_media_message (std::string &out, const Options &o, const std::string &call_sid,
-    uint32_t seq, const uint8_t *audio, size_t size)
-{
-  const bool quoted = o.provider == Provider::kExotel ? o.camel_ids : o.numbers_as_strings;
-  const long timestamp = static_cast<long> (seq - 1) * o.frame_ms;
-  out.clear ();
-  if (o.provider == Provider::kExotel) {
-    out += "{\"event\":\"media\",\"sequence_number\":";
-    append_number (out, seq + 1, quoted);
-    out += o.camel_ids ? ",\"streamSid\":\"MZ" : ",\"stream_sid\":\"MZ";
-    out += call_sid;
-    out += "\",\"media\":{\"chunk\":";
-    append_number (out, seq, quoted);
-    out += ",\"timestamp\":";
-    append_number (out, timestamp, true);
-  } else {
-    out += "{\"event\":\"media\",\"sequenceNumber\":";
-    append_number (out, seq + 1, quoted);
-    out += ",\"streamSid\":\"MZ";
-    out += call_sid;
-    out += "\",\"media\":{\"track\":\"inbound\",\"chunk\":";
-    append_number (out, seq, quoted);
-    out += ",\"timestamp\":";
-    append_number (out, timestamp, quoted);
+// A number of a media message as JSON text, quoted or not.
+class JsonNumber {
+ public:
+  JsonNumber (long value, bool quoted)
+  {
+    char *at = text_;
+    if (quoted)
+      *at++ = '"';
+    at = std::to_chars (at, text_ + sizeof text_ - 1, value).ptr;
+    if (quoted)
+      *at++ = '"';
+    size_ = static_cast<size_t> (at - text_);
   }
-  out += ",\"payload\":\"";
-  const size_t at = out.size ();
-  out.resize (at + (size / 3 + 1) * 4 + 4);
-  gint state = 0, save = 0;
-  gsize written = g_base64_encode_step (audio, size, FALSE, out.data () + at, &state, &save);
-  written += g_base64_encode_close (FALSE, out.data () + at + written, &state, &save);
-  out.resize (at + written);
-  out += "\"}}";
+  std::string_view view () const { return { text_, size_ }; }
+
+ private:
+  char text_[24];
+  size_t size_;
+};
+
+// A media message is these pieces, its numbers and its payload between
+// them; send_frame writes them straight into the socket's buffer, so only
+// what changes from frame to frame is made per frame: this runs 50,000 times
+// a second. The message's own sequence number is the frame's seq + 1, the
+// start being 1.
+struct MediaPieces {
+  std::string head;    // up to the sequence number
+  std::string middle;  // between the sequence number and the chunk: the call's own
+  bool quoted = false;            // sequence number and chunk
+  bool quoted_timestamp = false;
+};
+
+MediaPieces
+media_pieces (const Options &o, const std::string &call_sid)
+{
+  MediaPieces pieces;
+  pieces.quoted = o.provider == Provider::kExotel ? o.camel_ids : o.numbers_as_strings;
+  if (o.provider == Provider::kExotel) {
+    pieces.head = "{\"event\":\"media\",\"sequence_number\":";
+    pieces.middle = std::string (o.camel_ids ? ",\"streamSid\":\"MZ" : ",\"stream_sid\":\"MZ")
+        + call_sid + "\",\"media\":{\"chunk\":";
+    pieces.quoted_timestamp = true;
+  } else {
+    pieces.head = "{\"event\":\"media\",\"sequenceNumber\":";
+    pieces.middle = ",\"streamSid\":\"MZ" + call_sid
+        + "\",\"media\":{\"track\":\"inbound\",\"chunk\":";
+    pieces.quoted_timestamp = pieces.quoted;
+  }
+  return pieces;
 }
 
 std::string
@@ -224,7 +207,7 @@ struct StreamReader {
   const Options *options = nullptr;
   std::string call_prefix;  // "CAload<run>-"
   std::string start_id;
-  size_t expected_frame_bytes = 0;
+  const callstream_load::FrameAudio *frame_audio = nullptr;  // what each frame holds
   // Set by the main thread: the calls that started (and will end), and when
   // to give up waiting for their call_end entries (monotonic us; 0: not yet).
   std::atomic<int> calls_started { 0 };
@@ -234,7 +217,7 @@ struct StreamReader {
   // Written by the reader thread, read after join.
   std::vector<SeenFrame> frames;
   std::vector<uint8_t> base64_payload;  // per call, from call_start
-  std::vector<uint8_t> expected_audio;  // the audio the entry being checked should have
+  std::vector<uint8_t> decoded;  // the entry being checked, base64 payloads decoded
   std::atomic<int> call_ends { 0 };
   size_t entries_read = 0;
   std::string error;
@@ -291,28 +274,23 @@ StreamReader::take_entry (const redisReply *entry)
   SeenFrame seen = { static_cast<uint32_t> (call),
     static_cast<uint32_t> (g_ascii_strtoull (seq->str, nullptr, 10)),
     g_ascii_strtoll (entry->element[0]->str, nullptr, 10), kSeenIntact };
-  std::string decoded;
   const uint8_t *bytes = reinterpret_cast<const uint8_t *> (audio->str);
   size_t size = audio->len;
   if (base64_payload[call]) {
-    decoded.assign (audio->str, audio->len);
-    gsize out = 0;
-    g_base64_decode_inplace (decoded.data (), &out);
-    bytes = reinterpret_cast<const uint8_t *> (decoded.data ());
-    size = out;
+    // Text that is not strict base64 is no frame of ours: corrupted.
+    const std::string_view text (audio->str, audio->len);
+    decoded.resize (callstream::base64_decoded_max (text.size ()));
+    size = callstream::base64_decode_into (text, decoded.data ()).value_or (0);
+    bytes = decoded.data ();
   }
-  std::vector<uint8_t> &expected = expected_audio;  // reused: one entry at a time
-  expected.resize (expected_frame_bytes);
-  fill_frame_audio (seen.call, seen.seq, expected.data (), expected.size ());
-  if (size != expected.size () || std::memcmp (bytes, expected.data (), size) != 0) {
+  if (!frame_audio->matches (seen.call, seen.seq, bytes, size)) {
     seen.flags = kSeenCorrupted;
     // Intact audio of another frame of this call: the frames were reordered.
-    if (size == expected.size () && size >= 8) {
+    if (size >= callstream_load::FrameAudio::kHeaderBytes) {
       uint32_t call_in = 0, seq_in = 0;
       std::memcpy (&call_in, bytes, 4);
       std::memcpy (&seq_in, bytes + 4, 4);
-      fill_frame_audio (call_in, seq_in, expected.data (), expected.size ());
-      if (call_in == seen.call && std::memcmp (bytes, expected.data (), size) == 0)
+      if (call_in == seen.call && frame_audio->matches (call_in, seq_in, bytes, size))
         seen.flags = kSeenRelabelled;
     }
   }
@@ -370,6 +348,7 @@ struct Call {
   gint64 connect_started_us = 0;
   gint64 next_due_us = 0;
   std::string sid;
+  MediaPieces media;
   LoadWebSocket socket;
   std::vector<uint32_t> send_ms;  // per seq - 1: ms since the run's wall-clock epoch
 };
@@ -394,8 +373,19 @@ struct Load {
   bool steady = false, steady_over = false;
   uint64_t frames_total = 0;
   DaemonUsage daemon;
-  std::vector<uint8_t> audio;
-  std::string message;  // the frame being sent
+  std::optional<FrameAudio> audio;
+
+  // The frame timer's wheel, so that a tick walks only the calls due in it:
+  // a call streams in slot (its first due time - start) / tick mod the slot
+  // count and stays there, a frame lasting that many ticks exactly.
+  gint64 tick_us = 0;
+  std::vector<std::vector<uint32_t>> slots;
+  int64_t last_tick = -1;  // the tick number whose slot was walked last
+  std::vector<uint32_t> connecting;  // calls whose handshake may still time out
+
+  // The phases by send time, in ms since epoch_ms: ramp-up until every call
+  // has connected or failed, stopping from the first stop on (-1: not yet).
+  int64_t start_ms = 0, ramp_end_ms = -1, stopping_ms = -1;
 
   std::string call_sid (uint32_t index) const
   {
@@ -435,6 +425,8 @@ on_socket_changed (Call &call)
         call.socket.send_text (message);
       call.state = CallState::kStreaming;
       call.next_due_us = g_get_monotonic_time ();
+      load->slots[static_cast<size_t> ((call.next_due_us - load->start_us) / load->tick_us
+              % static_cast<gint64> (load->slots.size ()))].push_back (call.index);
       load->connected++;
       return;
     }
@@ -460,22 +452,42 @@ start_connecting (Call &call)
   Load *load = call.load;
   call.state = CallState::kConnecting;
   call.connect_started_us = g_get_monotonic_time ();
+  load->connecting.push_back (call.index);
   if (!call.socket.start (load->epoll_fd, call.index, load->options.host, load->options.port,
           load->options.path)
       || call.socket.state () == LoadWebSocket::State::kFailed)
     on_socket_changed (call);
 }
 
+gint64
+wall_ms (const Load &load)
+{
+  return g_get_real_time () / 1000 - load.epoch_ms;
+}
+
 void
 send_frame (Call &call)
 {
   Load *load = call.load;
+  const Options &o = load->options;
   const uint32_t seq = ++call.sent;
-  fill_frame_audio (call.index, seq, load->audio.data (), load->audio.size ());
-  write_media_message (load->message, load->options, call.sid, seq, load->audio.data (),
-      load->audio.size ());
-  call.send_ms[seq - 1] = static_cast<uint32_t> (g_get_real_time () / 1000 - load->epoch_ms);
-  call.socket.send_text (load->message);
+  const MediaPieces &media = call.media;
+  const JsonNumber sequence (seq + 1, media.quoted), chunk (seq, media.quoted),
+      timestamp (static_cast<long> (seq - 1) * o.frame_ms, media.quoted_timestamp);
+  uint32_t audio_seq = seq;
+  if (call.index == 0 && o.swap_frames > 0)
+    audio_seq = seq == static_cast<uint32_t> (o.swap_frames)       ? seq + 1
+        : seq == static_cast<uint32_t> (o.swap_frames) + 1 ? seq - 1
+                                                           : seq;
+  char header[FrameAudio::kHeaderBase64];
+  load->audio->header_base64 (call.index, audio_seq, header);
+  // The header's last character carries the last byte's low bits.
+  if (call.index == 0 && seq == static_cast<uint32_t> (o.corrupt_frame))
+    header[sizeof header - 1] = header[sizeof header - 1] == 'A' ? 'B' : 'A';
+  call.send_ms[seq - 1] = static_cast<uint32_t> (wall_ms (*load));
+  call.socket.send_text ({ media.head, sequence.view (), media.middle, chunk.view (),
+      ",\"timestamp\":", timestamp.view (), ",\"payload\":\"", { header, sizeof header },
+      load->audio->body_base64 (call.index, audio_seq), "\"}}" });
   load->frames_total++;
   if (load->steady && !load->steady_over)
     load->daemon.frames_in_steady++;
@@ -487,6 +499,8 @@ stop_call (Call &call)
   Load *load = call.load;
   call.socket.send_text (stop_message (load->options, call.sid, call.sent + 2));
   call.socket.close (1000);
+  if (load->stopping_ms < 0)
+    load->stopping_ms = wall_ms (*load);
   if (!load->steady_over && load->steady) {
     load->steady_over = true;
     load->daemon.steady_end = sample_process (load->options.daemon_pid);
@@ -494,8 +508,37 @@ stop_call (Call &call)
   finish_call (call, CallState::kStopped);
 }
 
-// The one timer of the run: connects the calls whose ramp-up time has come
-// and sends every frame that is due.
+// Sends the frames due by @now of the calls in @slot, and forgets the calls
+// that stream no more.
+void
+walk_slot (Load *load, std::vector<uint32_t> &slot, gint64 now)
+{
+  const gint64 frame_us = static_cast<gint64> (load->options.frame_ms) * 1000;
+  for (size_t i = 0; i < slot.size ();) {
+    Call &call = load->calls[slot[i]];
+    while (call.state == CallState::kStreaming && now >= call.next_due_us) {
+      if (!call.socket.open ()) {
+        on_socket_changed (call);
+        break;
+      }
+      if (call.sent == load->frames_per_call) {
+        stop_call (call);
+        break;
+      }
+      send_frame (call);
+      call.next_due_us += frame_us;
+    }
+    if (call.state == CallState::kStreaming) {
+      i++;
+    } else {
+      slot[i] = slot.back ();
+      slot.pop_back ();
+    }
+  }
+}
+
+// The one timer of the run: connects the calls whose ramp-up time has come,
+// fails the handshakes that took too long and sends every frame that is due.
 gboolean
 on_tick (gpointer data)
 {
@@ -511,30 +554,28 @@ on_tick (gpointer data)
     load->steady = true;
     load->daemon.steady_start = sample_process (load->options.daemon_pid);
   }
-  const gint64 frame_us = static_cast<gint64> (load->options.frame_ms) * 1000;
-  for (Call &call : load->calls) {
-    if (call.state == CallState::kConnecting
-        && now - call.connect_started_us > kHandshakeTimeoutUs) {
-      load->connect_failed++;
-      note_error (load, "call " + std::to_string (call.index) + ": no handshake answer in "
-          + std::to_string (kHandshakeTimeoutUs / G_USEC_PER_SEC) + " s");
-      call.socket.abandon ();
-      finish_call (call, CallState::kFailed);
-      continue;
-    }
-    while (call.state == CallState::kStreaming && now >= call.next_due_us) {
-      if (!call.socket.open ()) {
-        on_socket_changed (call);
-        break;
-      }
-      if (call.sent == load->frames_per_call) {
-        stop_call (call);
-        break;
-      }
-      send_frame (call);
-      call.next_due_us += frame_us;
-    }
-  }
+  std::erase_if (load->connecting, [load, now] (uint32_t index) {
+        Call &call = load->calls[index];
+        if (call.state != CallState::kConnecting)
+          return true;
+        if (now - call.connect_started_us <= kHandshakeTimeoutUs)
+          return false;
+        load->connect_failed++;
+        note_error (load, "call " + std::to_string (call.index) + ": no handshake answer in "
+            + std::to_string (kHandshakeTimeoutUs / G_USEC_PER_SEC) + " s");
+        call.socket.abandon ();
+        finish_call (call, CallState::kFailed);
+        return true;
+      });
+  if (load->ramp_end_ms < 0 && load->next_to_connect == n && load->connecting.empty ())
+    load->ramp_end_ms = wall_ms (*load);
+  // The slot walked last is walked again: its calls due after that walk.
+  const int64_t tick = (now - load->start_us) / load->tick_us;
+  const int64_t slot_count = static_cast<int64_t> (load->slots.size ());
+  const int64_t first = std::max<int64_t> (load->last_tick, 0);
+  for (int64_t t = first; t <= tick && t < first + slot_count; t++)
+    walk_slot (load, load->slots[static_cast<size_t> (t % slot_count)], now);
+  load->last_tick = tick;
   load->daemon.sample_rss (now);
   return G_SOURCE_CONTINUE;
 }
@@ -572,6 +613,8 @@ parse_options (int argc, char **argv, Options *o)
       "and RSS from /proc", "PID" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "One JSON object on stdout instead of the "
       "table", nullptr },
+    { "latency-by-second", 0, 0, G_OPTION_ARG_NONE, &o->latency_by_second, "ingest: also "
+      "the frame count and send->Redis latency of each second of send time", nullptr },
     { "flow", 0, 0, G_OPTION_ARG_STRING, &flow, "ingest (default) or realtime: Twilio calls "
       "to /media-stream against a fake OpenAI Realtime server run here", "FLOW" },
     { "realtime-port", 0, 0, G_OPTION_ARG_INT, &o->realtime_port, "realtime: the fake "
@@ -580,6 +623,10 @@ parse_options (int argc, char **argv, Options *o)
       "multiple of 20 up to 1000 (default 20)", "MS" },
     { "fault-drop-append", 0, 0, G_OPTION_ARG_INT, &o->drop_append, "realtime: the fake "
       "server ignores call 0's Nth append (proves the check fails)", "N" },
+    { "fault-corrupt-frame", 0, 0, G_OPTION_ARG_INT, &o->corrupt_frame, "ingest: call 0's "
+      "Nth frame goes with a byte of its audio changed (proves the check fails)", "N" },
+    { "fault-swap-frames", 0, 0, G_OPTION_ARG_INT, &o->swap_frames, "ingest: call 0's Nth "
+      "and N+1th frames go with each other's audio (proves the check fails)", "N" },
     { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (nullptr);
@@ -637,7 +684,12 @@ parse_options (int argc, char **argv, Options *o)
     else if (flow == nullptr || g_str_equal (flow, "ingest")) {
       if (o->realtime_port != 0 || o->delta_ms != 20 || o->drop_append != 0)
         problem = "--realtime-port, --delta-ms and --fault-drop-append go with --flow realtime";
-    } else if (!g_str_equal (provider, "twilio"))
+      else if (o->corrupt_frame < 0 || o->swap_frames < 0)
+        problem = "--fault-corrupt-frame and --fault-swap-frames must not be negative";
+    } else if (o->latency_by_second || o->corrupt_frame != 0 || o->swap_frames != 0)
+      problem = "--latency-by-second, --fault-corrupt-frame and --fault-swap-frames go with "
+                "--flow ingest";
+    else if (!g_str_equal (provider, "twilio"))
       problem = "--flow realtime needs --provider twilio";
     else if (o->realtime_port < 1 || o->realtime_port > 65535)
       problem = "--flow realtime needs --realtime-port 1..65535 (got "
@@ -684,9 +736,28 @@ struct Report {
   uint64_t sent = 0, published = 0, lost = 0, duplicated = 0, reordered = 0, corrupted = 0;
   uint64_t unexpected = 0;  // entries for a seq never sent
   callstream_load::Percentiles latency;  // ms
+  // By second of send time since the run started (--latency-by-second).
+  std::vector<callstream_load::Percentiles> by_second;
+  callstream_load::Percentiles by_phase[3];  // Phase
   int calls_failed = 0;
   callstream_load::DaemonFigures daemon;
 };
+
+enum Phase { kRampUp, kSteady, kStopping };
+constexpr const char *kPhaseNames[] = { "ramp_up", "steady", "stopping" };
+constexpr const char *kPhaseLabels[] = { "ramp-up", "steady", "stopping" };
+
+// Ramp-up until every call connected or failed, stopping from the first
+// stop on; where the two overlap the calls were still starting.
+Phase
+phase_of (const Load &load, int64_t send_ms)
+{
+  if (load.ramp_end_ms < 0 || send_ms < load.ramp_end_ms)
+    return kRampUp;
+  if (load.stopping_ms >= 0 && send_ms >= load.stopping_ms)
+    return kStopping;
+  return kSteady;
+}
 
 Report
 analyse (const Load &load, const StreamReader &reader)
@@ -696,6 +767,7 @@ analyse (const Load &load, const StreamReader &reader)
   std::vector<std::vector<uint8_t>> seen (n);
   std::vector<uint32_t> highest (n, 0);
   std::vector<int32_t> latencies;  // ms
+  std::vector<std::vector<int32_t>> by_second, by_phase (3);
   for (size_t i = 0; i < n; i++) {
     seen[i].assign (load.calls[i].sent, 0);
     r.sent += load.calls[i].sent;
@@ -719,11 +791,24 @@ analyse (const Load &load, const StreamReader &reader)
     if (frame.flags == kSeenRelabelled || frame.seq < highest[frame.call])
       r.reordered++;
     highest[frame.call] = std::max (highest[frame.call], frame.seq);
-    latencies.push_back (static_cast<int32_t> (frame.entry_ms
-            - (load.epoch_ms + call.send_ms[frame.seq - 1])));
+    const int64_t send_ms = call.send_ms[frame.seq - 1];
+    const auto latency = static_cast<int32_t> (frame.entry_ms - (load.epoch_ms + send_ms));
+    latencies.push_back (latency);
+    by_phase[phase_of (load, send_ms)].push_back (latency);
+    if (load.options.latency_by_second) {
+      const auto second = static_cast<size_t> (std::max<int64_t> (0,
+              send_ms - load.start_ms) / 1000);
+      if (by_second.size () <= second)
+        by_second.resize (second + 1);
+      by_second[second].push_back (latency);
+    }
   }
   r.lost = r.sent - r.published;
   r.latency = callstream_load::percentiles (std::move (latencies));
+  for (int phase = kRampUp; phase <= kStopping; phase++)
+    r.by_phase[phase] = callstream_load::percentiles (std::move (by_phase[phase]));
+  for (std::vector<int32_t> &second : by_second)
+    r.by_second.push_back (callstream_load::percentiles (std::move (second)));
   r.daemon = callstream_load::daemon_figures (load.daemon, r.sent, n);
   return r;
 }
@@ -752,6 +837,23 @@ print_json (const Load &load, const StreamReader &reader, const Report &r)
   json.integer ("p99", r.latency.p99);
   json.integer ("max", r.latency.max);
   json.end_object ();
+  json.begin_object ("latency_by_phase");
+  for (int phase = kRampUp; phase <= kStopping; phase++) {
+    json.begin_object (kPhaseNames[phase]);
+    json.latency (r.by_phase[phase]);
+    json.end_object ();
+  }
+  json.end_object ();
+  if (load.options.latency_by_second) {
+    json.begin_array ("latency_by_second");
+    for (size_t second = 0; second < r.by_second.size (); second++) {
+      json.begin_object (nullptr);
+      json.integer ("second", static_cast<int64_t> (second));
+      json.latency (r.by_second[second]);
+      json.end_object ();
+    }
+    json.end_array ();
+  }
   json.daemon (load.daemon, r.daemon);
   json.boolean ("cap_hit", load.cap_hit);
   json.string_or_null ("error", !reader.error.empty () ? reader.error : load.first_error);
@@ -776,6 +878,21 @@ print_table (const Load &load, const StreamReader &reader, const Report &r)
   std::printf ("  %-28s %d of %zu\n", "call_end entries", reader.call_ends.load (), load.calls.size ());
   std::printf ("  %-28s p50 %" PRId64 "  p99 %" PRId64 "  max %" PRId64 "\n",
       "latency send->Redis (ms)", r.latency.p50, r.latency.p99, r.latency.max);
+  for (int phase = kRampUp; phase <= kStopping; phase++) {
+    const callstream_load::Percentiles &p = r.by_phase[phase];
+    g_autofree gchar *label = g_strdup_printf ("  %s (ms)", kPhaseLabels[phase]);
+    std::printf ("  %-28s p50 %" PRId64 "  p99 %" PRId64 "  max %" PRId64 "  (%zu frames)\n",
+        label, p.p50, p.p99, p.max, p.count);
+  }
+  if (o.latency_by_second) {
+    std::printf ("  latency by second of send time (ms)\n    %6s %8s %6s %6s %6s\n",
+        "second", "frames", "p50", "p99", "max");
+    for (size_t second = 0; second < r.by_second.size (); second++) {
+      const callstream_load::Percentiles &p = r.by_second[second];
+      std::printf ("    %6zu %8zu %6" PRId64 " %6" PRId64 " %6" PRId64 "\n", second, p.count,
+          p.p50, p.p99, p.max);
+    }
+  }
   callstream_load::print_daemon_rows (load.daemon, r.daemon, 28);
   if (load.cap_hit)
     std::printf ("  the --max-run-s cap (%d s) ended the run\n", o.max_run_s);
@@ -816,18 +933,22 @@ main (int argc, char **argv)
   if (o.realtime)
     return callstream_load::run_realtime_load ({ o.url, o.numbers_as_strings, o.calls,
           o.frame_ms, o.duration_s, o.ramp_up_s, o.max_run_s, o.flush_s, o.redis_url, o.stream,
-          o.daemon_pid, o.json, o.realtime_port, o.delta_ms, o.drop_append, o.host, o.port,
+          o.daemon_pid, o.json != FALSE, o.realtime_port, o.delta_ms, o.drop_append, o.host, o.port,
           o.path });
 
   load.epoch_ms = g_get_real_time () / 1000;
   load.run_id = std::to_string (load.epoch_ms % 100000000) + std::to_string (getpid () % 100);
   load.frames_per_call = static_cast<uint32_t> (o.duration_s * 1000 / o.frame_ms);
-  load.audio.resize (frame_bytes (o));
+  load.audio.emplace (frame_bytes (o));
+  const guint tick_ms = o.frame_ms == 20 ? 2 : 5;
+  load.tick_us = tick_ms * 1000;
+  load.slots.resize (static_cast<size_t> (o.frame_ms) / tick_ms);
   load.calls = std::vector<Call> (static_cast<size_t> (o.calls));
   for (size_t i = 0; i < load.calls.size (); i++) {
     load.calls[i].load = &load;
     load.calls[i].index = static_cast<uint32_t> (i);
     load.calls[i].sid = load.call_sid (static_cast<uint32_t> (i));
+    load.calls[i].media = media_pieces (o, load.calls[i].sid);
     load.calls[i].send_ms.assign (load.frames_per_call, 0);
   }
 
@@ -835,7 +956,7 @@ main (int argc, char **argv)
   reader.options = &o;
   reader.call_prefix = "CAload" + load.run_id + "-";
   reader.start_id = std::to_string (load.epoch_ms - 1000) + "-0";
-  reader.expected_frame_bytes = frame_bytes (o);
+  reader.frame_audio = &*load.audio;
   reader.base64_payload.assign (load.calls.size (), 0);
   std::thread reader_thread ([&reader] { reader.run (); });
 
@@ -852,7 +973,8 @@ main (int argc, char **argv)
   load.loop = g_main_loop_new (nullptr, FALSE);
   load.daemon.begin (o.daemon_pid);
   load.start_us = g_get_monotonic_time ();
-  load.cap_hit = callstream_load::run_capped (load.loop, o.frame_ms == 20 ? 2 : 5, on_tick,
+  load.start_ms = wall_ms (load);
+  load.cap_hit = callstream_load::run_capped (load.loop, tick_ms, on_tick,
       &load, o.max_run_s);
 
   // Let the close handshakes finish while the daemon flushes.

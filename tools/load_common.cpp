@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace callstream_load {
 
@@ -89,6 +90,61 @@ print_daemon_rows (const DaemonUsage &u, const DaemonFigures &f, int label_width
   std::printf ("  %-*s before %" PRIu64 "  peak %" PRIu64 "  after %" PRIu64 "\n",
       label_width, "daemon RSS (kB)", u.before.rss_kb, u.peak_rss_kb, u.after.rss_kb);
   std::printf ("  %-*s %.1f\n", label_width, "daemon RSS per call (kB)", f.rss_kb_per_call);
+}
+
+FrameAudio::FrameAudio (size_t frame_bytes) : frame_bytes_ (frame_bytes)
+{
+  const size_t body_bytes = frame_bytes - kHeaderBytes;
+  bodies_.resize (kBodies * body_bytes);
+  for (uint32_t k = 0; k < kBodies; k++) {
+    uint8_t *out = bodies_.data () + k * body_bytes;
+    // Eight bytes a step of a 64-bit xorshift seeded from the body's number.
+    uint64_t x = (uint64_t{ k + 1 } * 0x9e3779b97f4a7c15ull) ^ 0x2545f4914f6cdd1dull;
+    for (size_t i = 0; i < body_bytes; i += sizeof x) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy (out + i, &x, std::min (sizeof x, body_bytes - i));
+    }
+    g_autofree gchar *text = g_base64_encode (out, body_bytes);
+    bodies_base64_.emplace_back (text);
+  }
+}
+
+void
+FrameAudio::header (uint32_t call, uint32_t seq, uint8_t *out)
+{
+  for (int i = 0; i < 4; i++) {
+    out[i] = static_cast<uint8_t> (call >> (8 * i));
+    out[4 + i] = static_cast<uint8_t> (seq >> (8 * i));
+  }
+  out[8] = static_cast<uint8_t> ((call ^ seq) * 167u + (seq >> 8));
+}
+
+void
+FrameAudio::header_base64 (uint32_t call, uint32_t seq, char *out) const
+{
+  uint8_t bytes[kHeaderBytes];
+  header (call, seq, bytes);
+  gint state = 0, save = 0;
+  // Whole 3-byte groups: nothing is left for g_base64_encode_close.
+  g_base64_encode_step (bytes, sizeof bytes, FALSE, out, &state, &save);
+}
+
+void
+FrameAudio::fill (uint32_t call, uint32_t seq, uint8_t *out) const
+{
+  header (call, seq, out);
+  std::memcpy (out + kHeaderBytes, body (call, seq), frame_bytes_ - kHeaderBytes);
+}
+
+bool
+FrameAudio::matches (uint32_t call, uint32_t seq, const uint8_t *bytes, size_t size) const
+{
+  uint8_t expected[kHeaderBytes];
+  header (call, seq, expected);
+  return size == frame_bytes_ && std::memcmp (bytes, expected, kHeaderBytes) == 0
+      && std::memcmp (bytes + kHeaderBytes, body (call, seq), size - kHeaderBytes) == 0;
 }
 
 bool
@@ -230,7 +286,8 @@ JsonReport::boolean (const char *name, bool value)
 void
 JsonReport::begin_object (const char *name)
 {
-  json_builder_set_member_name (builder_, name);
+  if (name != nullptr)
+    json_builder_set_member_name (builder_, name);
   json_builder_begin_object (builder_);
 }
 
@@ -238,6 +295,34 @@ void
 JsonReport::end_object ()
 {
   json_builder_end_object (builder_);
+}
+
+void
+JsonReport::begin_array (const char *name)
+{
+  json_builder_set_member_name (builder_, name);
+  json_builder_begin_array (builder_);
+}
+
+void
+JsonReport::end_array ()
+{
+  json_builder_end_array (builder_);
+}
+
+void
+JsonReport::latency (const Percentiles &p)
+{
+  integer ("frames", static_cast<int64_t> (p.count));
+  const std::pair<const char *, int64_t> values[] = { { "p50", p.p50 }, { "p99", p.p99 },
+    { "max", p.max } };
+  for (const auto &[key, value] : values) {
+    json_builder_set_member_name (builder_, key);
+    if (p.count == 0)
+      json_builder_add_null_value (builder_);
+    else
+      json_builder_add_int_value (builder_, value);
+  }
 }
 
 void

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace callstream_load {
@@ -58,6 +59,47 @@ DaemonFigures daemon_figures (const DaemonUsage &usage, uint64_t frames_sent, si
 // The daemon's rows of the table, labels @label_width wide; none when no pid.
 void print_daemon_rows (const DaemonUsage &usage, const DaemonFigures &figures,
     int label_width);
+
+// ---------------------------------------------------------------------------
+// The audio of an ingest frame: a 9-byte header that names it (the call and
+// the seq, little-endian uint32 each, then a byte of both) and a body of
+// xorshift bytes chosen by (call + seq) mod kBodies. The header being a whole
+// number of 3-byte groups, its base64 text ends where the body's begins: a
+// frame's base64 is 12 characters made per frame, then a body's text encoded
+// once for the run. Any byte string is valid PCM16 and u-law.
+class FrameAudio {
+ public:
+  static constexpr size_t kHeaderBytes = 9;
+  static constexpr size_t kHeaderBase64 = 12;
+  static constexpr uint32_t kBodies = 61;
+
+  // @frame_bytes: more than kHeaderBytes.
+  explicit FrameAudio (size_t frame_bytes);
+
+  size_t size () const { return frame_bytes_; }
+  // The frame's header as base64, kHeaderBase64 characters written at @out.
+  void header_base64 (uint32_t call, uint32_t seq, char *out) const;
+  // What follows the header's base64 in the frame's base64 text.
+  std::string_view body_base64 (uint32_t call, uint32_t seq) const
+  {
+    return bodies_base64_[(call + seq) % kBodies];
+  }
+  // The frame's bytes, size() of them.
+  void fill (uint32_t call, uint32_t seq, uint8_t *out) const;
+  // Whether @bytes are the frame's bytes, every one of them.
+  bool matches (uint32_t call, uint32_t seq, const uint8_t *bytes, size_t size) const;
+
+ private:
+  static void header (uint32_t call, uint32_t seq, uint8_t *out);
+  const uint8_t *body (uint32_t call, uint32_t seq) const
+  {
+    return bodies_.data () + (call + seq) % kBodies * (frame_bytes_ - kHeaderBytes);
+  }
+
+  size_t frame_bytes_;
+  std::vector<uint8_t> bodies_;  // kBodies bodies, one after the other
+  std::vector<std::string> bodies_base64_;
+};
 
 // ---------------------------------------------------------------------------
 // The run.
@@ -131,8 +173,14 @@ class JsonReport {
   // null when @value is empty.
   void string_or_null (const char *name, const std::string &value);
   void boolean (const char *name, bool value);
+  // @name nullptr: an element of the array being built.
   void begin_object (const char *name);
   void end_object ();
+  void begin_array (const char *name);
+  void end_array ();
+  // "frames": count, "p50", "p99", "max" in the object being built, the
+  // last three null when empty.
+  void latency (const Percentiles &p);
   // The "daemon" object, when the daemon was sampled.
   void daemon (const DaemonUsage &usage, const DaemonFigures &figures);
   // Ends the object and prints it on one line.

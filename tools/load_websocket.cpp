@@ -237,8 +237,8 @@ LoadWebSocket::read_frames ()
                                 : ws::close_code::kNoStatus;
       if (state_ == State::kOpen) {
         // Answer the server's Close as RFC 6455 5.5.1 asks, then we are done.
-        queue_frame (static_cast<uint8_t> (ws::Opcode::Close), payload,
-            length >= 2 ? 2 : 0);
+        queue_frame (static_cast<uint8_t> (ws::Opcode::Close),
+            { { reinterpret_cast<const char *> (payload), length >= 2 ? 2u : 0u } });
         flush ();
       }
       end_socket (State::kClosed);
@@ -261,7 +261,8 @@ LoadWebSocket::read_frames ()
         return;
     }
     if (opcode == static_cast<uint8_t> (ws::Opcode::Ping) && state_ == State::kOpen) {
-      queue_frame (static_cast<uint8_t> (ws::Opcode::Pong), payload, length);
+      queue_frame (static_cast<uint8_t> (ws::Opcode::Pong),
+          { { reinterpret_cast<const char *> (payload), length } });
       flush ();
       if (fd_ < 0)
         return;
@@ -278,30 +279,63 @@ LoadWebSocket::read_frames ()
 }
 
 void
-LoadWebSocket::queue_frame (uint8_t opcode, const uint8_t *payload, size_t size)
+LoadWebSocket::queue_frame (uint8_t opcode, std::initializer_list<std::string_view> parts)
 {
   // The mask only has to differ between frames here (loopback load, no
   // proxy to confuse); a xorshift is enough and costs nothing.
   mask_seed_ ^= mask_seed_ << 13;
   mask_seed_ ^= mask_seed_ >> 17;
   mask_seed_ ^= mask_seed_ << 5;
-  const std::array<uint8_t, 4> mask = { static_cast<uint8_t> (mask_seed_),
-    static_cast<uint8_t> (mask_seed_ >> 8), static_cast<uint8_t> (mask_seed_ >> 16),
-    static_cast<uint8_t> (mask_seed_ >> 24) };
+  size_t size = 0;
+  for (std::string_view part : parts)
+    size += part.size ();
   if (out_sent_ == out_.size ()) {
     out_.clear ();
     out_sent_ = 0;
   }
-  ws::append_client_frame (out_, static_cast<ws::Opcode> (opcode), { payload, size }, mask);
+  std::array<uint8_t, 10> header;
+  const size_t header_size = ws::encode_frame_header (header, static_cast<ws::Opcode> (opcode),
+      size);
+  header[1] |= 0x80;  // masked, as every client frame is (RFC 6455 5.3)
+  const size_t at = out_.size ();
+  out_.resize (at + header_size + sizeof mask_seed_ + size);
+  uint8_t *frame = out_.data () + at;
+  std::memcpy (frame, header.data (), header_size);
+  std::memcpy (frame + header_size, &mask_seed_, sizeof mask_seed_);
+  uint8_t *payload = frame + header_size + sizeof mask_seed_;
+  for (std::string_view part : parts) {
+    std::memcpy (payload, part.data (), part.size ());
+    payload += part.size ();
+  }
+  // Masked in place 32 bytes a step, the key being the 4-byte mask twice.
+  payload -= size;
+  const uint64_t key = (uint64_t{ mask_seed_ } << 32) | mask_seed_;
+  size_t i = 0;
+  for (; i + 4 * sizeof key <= size; i += 4 * sizeof key) {
+    uint64_t words[4];
+    std::memcpy (words, payload + i, sizeof words);
+    for (uint64_t &word : words)
+      word ^= key;
+    std::memcpy (payload + i, words, sizeof words);
+  }
+  for (; i + sizeof key <= size; i += sizeof key) {
+    uint64_t word;
+    std::memcpy (&word, payload + i, sizeof word);
+    word ^= key;
+    std::memcpy (payload + i, &word, sizeof word);
+  }
+  uint8_t key_bytes[sizeof key];
+  std::memcpy (key_bytes, &key, sizeof key);
+  for (; i < size; i++)
+    payload[i] ^= key_bytes[i & 7];
 }
 
 bool
-LoadWebSocket::send_text (std::string_view text)
+LoadWebSocket::send_text (std::initializer_list<std::string_view> parts)
 {
   if (state_ != State::kOpen)
     return false;
-  queue_frame (static_cast<uint8_t> (ws::Opcode::Text),
-      reinterpret_cast<const uint8_t *> (text.data ()), text.size ());
+  queue_frame (static_cast<uint8_t> (ws::Opcode::Text), parts);
   return flush ();
 }
 
@@ -310,8 +344,8 @@ LoadWebSocket::close (uint16_t code)
 {
   if (state_ != State::kOpen)
     return;
-  const uint8_t body[2] = { static_cast<uint8_t> (code >> 8), static_cast<uint8_t> (code) };
-  queue_frame (static_cast<uint8_t> (ws::Opcode::Close), body, sizeof body);
+  const char body[2] = { static_cast<char> (code >> 8), static_cast<char> (code) };
+  queue_frame (static_cast<uint8_t> (ws::Opcode::Close), { { body, sizeof body } });
   state_ = State::kClosing;
   flush ();
 }

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,7 +66,10 @@ class LoadWebSocket {
 
   // One masked text message; written at once as far as the socket takes it,
   // the rest kept in order until it is writable. False when not open.
-  bool send_text (std::string_view text);
+  bool send_text (std::string_view text) { return send_text ({ text }); }
+  // One text message made of @parts in order, masked while they are copied
+  // into the socket's buffer: the caller need not join them first.
+  bool send_text (std::initializer_list<std::string_view> parts);
 
   // Sends a Close with @code and waits for the server's.
   void close (uint16_t code);
@@ -87,7 +91,7 @@ class LoadWebSocket {
   void read_frames ();
   bool flush ();
   void want_write (bool on);
-  void queue_frame (uint8_t opcode, const uint8_t *payload, size_t size);
+  void queue_frame (uint8_t opcode, std::initializer_list<std::string_view> parts);
   void end_socket (State state);
 
   int epoll_fd_ = -1;

@@ -6,9 +6,11 @@
 // reported.
 #include <json-glib/json-glib.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon_support.h"
@@ -78,6 +80,17 @@ daemon_pid ()
       return std::atoi (*pid);
   }
   return 0;
+}
+
+// Each named integer of @report has the value given.
+void
+assert_counts (JsonObject *report,
+    std::initializer_list<std::pair<const char *, gint64>> expected)
+{
+  for (const auto &[name, value] : expected)
+    if (json_object_get_int_member (report, name) != value)
+      g_error ("\"%s\" is %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT, name,
+          json_object_get_int_member (report, name), value);
 }
 
 void
@@ -170,6 +183,29 @@ test_frames_missing_from_redis_are_lost ()
   g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 100);
 }
 
+// The daemon numbers a call's frames itself: call 0's 10th frame sent with
+// a byte changed is found corrupted, its 20th and 21st sent with each
+// other's audio are found under each other's seq (reordered), and the run
+// fails; nothing is lost and the other call is whole.
+void
+test_corrupted_and_swapped_frames_are_caught ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  for (const char *provider : { "exotel", "twilio" }) {
+    LoadRun run = run_load ({ "--url", daemon.ws (g_str_equal (provider, "exotel")
+              ? "/v1/ingest" : "/media-stream/ingest"), "--provider", provider,
+          "--calls", "2", "--duration-s", "1", "--redis-url", redis.url (),
+          "--fault-corrupt-frame", "10", "--fault-swap-frames", "20", "--json" });
+    g_assert_cmpint (run.exit_status, ==, 1);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonObject *report = parse_report (run.out, parser);
+    assert_counts (report, { { "sent", 100 }, { "published", 100 }, { "lost", 0 },
+        { "duplicated", 0 }, { "corrupted", 1 }, { "reordered", 2 } });
+  }
+}
+
 // The generator does its own WebSocket handshake: an answer other than 101
 // fails the calls with the status in the report's error, and no frame is
 // counted as sent.
@@ -207,11 +243,8 @@ test_calls_over_the_limit_fail_and_the_rest_arrive ()
   g_assert_cmpint (run.exit_status, ==, 1);
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *report = parse_report (run.out, parser);
-  g_assert_cmpint (json_object_get_int_member (report, "calls_connected"), ==, 2);
-  g_assert_cmpint (json_object_get_int_member (report, "calls_failed"), ==, 1);
-  g_assert_cmpint (json_object_get_int_member (report, "sent"), ==, 100);
-  g_assert_cmpint (json_object_get_int_member (report, "published"), ==, 100);
-  g_assert_cmpint (json_object_get_int_member (report, "lost"), ==, 0);
+  assert_counts (report, { { "calls_connected", 2 }, { "calls_failed", 1 }, { "sent", 100 },
+      { "published", 100 }, { "lost", 0 } });
   const std::string error = json_object_get_string_member (report, "error");
   if (error.find ("handshake answered 503") == std::string::npos)
     g_error ("expected the 503 in the error: %s", error.c_str ());
@@ -364,6 +397,88 @@ test_realtime_daemon_elsewhere_fails_clearly ()
     g_error ("unexpected reason: %s", error.c_str ());
 }
 
+gint64
+frames_of (JsonObject *latency)
+{
+  return json_object_get_int_member (latency, "frames");
+}
+
+// Calls started over a second, then two seconds of audio each: the frames
+// published split by second of send time (one entry a second, none missing,
+// every frame in one) and by phase (calls starting, all streaming, calls
+// stopping: each has frames here), in the JSON and in the table.
+void
+test_latency_by_second_and_by_phase ()
+{
+  RedisServer redis;
+  Daemon daemon ({ { "REDIS_URL", redis.url () }, { "SUPPORT_EXOTEL", "true" } });
+  g_assert_true (daemon.wait_listening ());
+  std::vector<std::string> args = { "--url", daemon.ws ("/v1/ingest"), "--provider", "exotel",
+    "--calls", "4", "--duration-s", "2", "--ramp-up-s", "1", "--redis-url", redis.url (),
+    "--latency-by-second" };
+  args.push_back ("--json");
+  LoadRun run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *report = parse_report (run.out, parser);
+  assert_every_frame_arrived (report, 4, 100);
+  const gint64 published = json_object_get_int_member (report, "published");
+
+  JsonArray *seconds = json_object_get_array_member (report, "latency_by_second");
+  g_assert_nonnull (seconds);
+  // Sends from 0 s (the first call) to about 3 s (the last call's end).
+  const guint count = json_array_get_length (seconds);
+  g_assert_cmpuint (count, >=, 3);
+  g_assert_cmpuint (count, <=, 5);
+  gint64 sum = 0, max = 0;
+  for (guint i = 0; i < count; i++) {
+    JsonObject *second = json_array_get_object_element (seconds, i);
+    g_assert_cmpint (json_object_get_int_member (second, "second"), ==, i);
+    sum += frames_of (second);
+    if (frames_of (second) > 0) {
+      g_assert_cmpint (json_object_get_int_member (second, "p50"), <=,
+          json_object_get_int_member (second, "p99"));
+      g_assert_cmpint (json_object_get_int_member (second, "p99"), <=,
+          json_object_get_int_member (second, "max"));
+      max = std::max (max, json_object_get_int_member (second, "max"));
+    } else {
+      g_assert_true (json_object_get_null_member (second, "p99"));
+    }
+  }
+  g_assert_cmpint (sum, ==, published);
+  // The first and the last second have frames: no empty entry at either end.
+  g_assert_cmpint (frames_of (json_array_get_object_element (seconds, 0)), >, 0);
+  g_assert_cmpint (frames_of (json_array_get_object_element (seconds, count - 1)), >, 0);
+  g_assert_cmpint (max, ==, json_object_get_int_member (
+      json_object_get_object_member (report, "latency_ms"), "max"));
+
+  JsonObject *phases = json_object_get_object_member (report, "latency_by_phase");
+  g_assert_nonnull (phases);
+  sum = 0;
+  for (const char *name : { "ramp_up", "steady", "stopping" }) {
+    JsonObject *phase = json_object_get_object_member (phases, name);
+    g_assert_nonnull (phase);
+    g_assert_cmpint (frames_of (phase), >, 0);
+    g_assert_true (json_object_has_member (phase, "p99"));
+    sum += frames_of (phase);
+  }
+  g_assert_cmpint (sum, ==, published);
+
+  // The table: the phases always, the seconds when asked.
+  args.pop_back ();
+  run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  for (const char *row : { "ramp-up (ms)", "steady (ms)", "stopping (ms)",
+           "latency by second of send time (ms)" })
+    if (run.out.find (row) == std::string::npos)
+      g_error ("no \"%s\" in the table:\n%s", row, run.out.c_str ());
+  args.pop_back ();
+  run = run_load (args);
+  g_assert_cmpint (run.exit_status, ==, 0);
+  g_assert_true (run.out.find ("steady (ms)") != std::string::npos);
+  g_assert_true (run.out.find ("latency by second") == std::string::npos);
+}
+
 void
 test_bad_arguments_are_named ()
 {
@@ -399,6 +514,12 @@ test_bad_arguments_are_named ()
       "--delta-ms must be a multiple of 20 in 20..1000 (got 30)" },
     { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--redis-url", redis,
           "--realtime-port", "9" }, "go with --flow realtime" },
+    { { "--url", "ws://127.0.0.1:1/media-stream", "--provider", "twilio", "--redis-url", redis,
+          "--flow", "realtime", "--realtime-port", "9", "--latency-by-second" },
+      "--latency-by-second, --fault-corrupt-frame and --fault-swap-frames go with --flow "
+      "ingest" },
+    { { "--url", "ws://127.0.0.1:1/v1/ingest", "--provider", "exotel", "--redis-url", redis,
+          "--fault-swap-frames", "-1" }, "must not be negative" },
   };
   for (const Case &c : cases) {
     LoadRun run = run_load (c.args);
@@ -421,6 +542,8 @@ main (int argc, char **argv)
       test_message_variants_arrive_whole);
   g_test_add_func ("/load/check/frames-missing-from-redis-are-lost",
       test_frames_missing_from_redis_are_lost);
+  g_test_add_func ("/load/check/corrupted-and-swapped-frames-are-caught",
+      test_corrupted_and_swapped_frames_are_caught);
   g_test_add_func ("/load/connect/refused-handshake-is-reported",
       test_refused_handshake_is_reported);
   g_test_add_func ("/load/connect/calls-over-the-limit-fail-and-the-rest-arrive",
@@ -433,6 +556,8 @@ main (int argc, char **argv)
       test_realtime_dropped_append_is_lost);
   g_test_add_func ("/load/check/realtime-daemon-elsewhere-fails-clearly",
       test_realtime_daemon_elsewhere_fails_clearly);
+  g_test_add_func ("/load/report/latency-by-second-and-by-phase",
+      test_latency_by_second_and_by_phase);
   g_test_add_func ("/load/arguments/bad-arguments-are-named", test_bad_arguments_are_named);
   return g_test_run ();
 }

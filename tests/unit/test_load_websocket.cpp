@@ -211,6 +211,44 @@ test_opens_and_sends_masked_text ()
   g_assert_cmpstr (frame.payload.c_str (), ==, "{\"event\":\"media\"}");
 }
 
+// A message given in pieces of every size mod 8 (the mask is applied eight
+// bytes a step over the whole payload) and longer than 125 bytes arrives as
+// one masked Text frame whose payload is the pieces joined; so do the next
+// frames, each under a mask of its own.
+void
+test_pieces_sent_as_one_masked_message ()
+{
+  std::string text;
+  std::vector<std::string> pieces;
+  for (size_t size = 0; size < 40; size++)
+    pieces.push_back (std::string (size, static_cast<char> ('a' + size % 26)));
+  for (const std::string &piece : pieces)
+    text += piece;
+  std::vector<ClientFrame> frames;
+  ScriptedServer server ([&] (ScriptedServer &s) {
+        s.answer_upgrade (s.read_request ());
+        for (int i = 0; i < 3; i++)
+          frames.push_back (s.read_frame ());
+      });
+  Client client;
+  client.start (server.port ());
+  client.pump_until ([&] { return client.socket.open (); });
+  g_assert_true (client.socket.send_text ({ pieces[3], pieces[0], pieces[17], pieces[39] }));
+  g_assert_true (client.socket.send_text ({ pieces[1], pieces[2], pieces[4], pieces[5],
+      pieces[6], pieces[7], pieces[30] }));
+  g_assert_true (client.socket.send_text ({ text, "{\"end\":1}" }));
+  server.join ();
+  g_assert_cmpuint (frames.size (), ==, 3);
+  const std::string expected[] = { pieces[3] + pieces[17] + pieces[39],
+    pieces[1] + pieces[2] + pieces[4] + pieces[5] + pieces[6] + pieces[7] + pieces[30],
+    text + "{\"end\":1}" };
+  for (size_t i = 0; i < 3; i++) {
+    g_assert_cmpuint (frames[i].opcode, ==, static_cast<uint8_t> (ws::Opcode::Text));
+    g_assert_true (frames[i].masked);
+    g_assert_true (frames[i].payload == expected[i]);
+  }
+}
+
 // A 101 whose Sec-WebSocket-Accept does not answer our key, or another
 // status: the socket fails with the reason.
 void
@@ -314,6 +352,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, nullptr);
   g_test_add_func ("/load-websocket/opens-and-sends-masked-text",
       test_opens_and_sends_masked_text);
+  g_test_add_func ("/load-websocket/pieces-sent-as-one-masked-message",
+      test_pieces_sent_as_one_masked_message);
   g_test_add_data_func ("/load-websocket/wrong-accept-fails",
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n", test_wrong_answers_fail);
