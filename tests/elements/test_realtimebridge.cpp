@@ -197,6 +197,24 @@ round_trip (const char *caps, size_t bytes_per_ms, bool old_name)
   g_assert_null (bridge.wait_error (0));
 }
 
+// libsoup warns "could not get remote address" when a socket is closed while
+// its server is still accepting it: a race of the connection being set up,
+// reported and harmless (many-bridges-leave-no-thread stops bridges early on
+// purpose; up to 1 run in 3). Every other warning stays fatal.
+bool
+is_accept_race (const gchar *message)
+{
+  return strstr (message, "could not get remote address") != nullptr;
+}
+
+void
+tolerate_accept_race ()
+{
+  // Reset by the framework for each test case: set in the case itself.
+  g_test_log_set_fatal_handler ([] (const gchar *, GLogLevelFlags, const gchar *message,
+        gpointer) -> gboolean { return !is_accept_race (message); }, nullptr);
+}
+
 }  // namespace
 
 static void
@@ -648,6 +666,7 @@ test_bridges_share_socket_thread ()
 static void
 test_many_bridges_leave_no_thread ()
 {
+  tolerate_accept_race ();
   g_assert_true (wait_until ([] { return socket_threads () == 0; }));
   FakeRealtimeServer::Options live_options;
   FakeRealtimeServer::Options silent_options;
@@ -704,13 +723,14 @@ main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, nullptr);
-  // GIO warns "could not get remote address" when a socket is closed while
-  // libsoup is still accepting it (many-bridges-leave-no-thread stops
-  // bridges early on purpose; about 1 run in 8). A race of the connection
-  // being set up, reported and harmless; every other warning stays fatal.
-  g_test_log_set_fatal_handler ([] (const gchar *, GLogLevelFlags, const gchar *message,
-        gpointer) -> gboolean {
-        return strstr (message, "could not get remote address") == nullptr;
+  // Printed by our handler, not the default one: the default prints a fatal
+  // warning as a TAP "Bail out!" even when the fatal handler lets it pass.
+  g_log_set_handler ("libsoup", GLogLevelFlags (G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL),
+      [] (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer) {
+        if (is_accept_race (message))
+          g_test_message ("tolerated: %s", message);
+        else
+          g_log_default_handler (domain, level, message, nullptr);
       }, nullptr);
   g_test_add_func ("/realtimebridge/round-trip-mulaw", test_round_trip_mulaw);
   g_test_add_func ("/realtimebridge/round-trip-pcm-old-delta-name",
