@@ -219,15 +219,20 @@ Message parse_message_with_json_glib(std::string_view text) {
 }
 
 Message parse_message(std::string_view text) {
-  auto plain = plain_media::read(text);
+  auto plain = plain_media::read_media_or_mark(text);
   if (!plain)
     return parse_message_with_json_glib(text);
+  // The voicebot flow's mark echoes, one per chunk sent to the caller.
+  if (auto *mark = std::get_if<plain_media::PlainMark>(&*plain))
+    return Mark{mark->sequence_number, std::move(mark->stream_sid),
+                std::move(mark->name)};
+  auto &media = std::get<plain_media::PlainMedia>(*plain);
   Media message;
-  message.sequence_number = plain->sequence_number;
-  message.stream_sid = std::move(plain->stream_sid);
-  message.chunk = plain->chunk;
-  message.timestamp_ms = plain->timestamp;
-  message.payload = std::move(plain->payload);
+  message.sequence_number = media.sequence_number;
+  message.stream_sid = std::move(media.stream_sid);
+  message.chunk = media.chunk;
+  message.timestamp_ms = media.timestamp;
+  message.payload = std::move(media.payload);
   return message;
 }
 
