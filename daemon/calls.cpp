@@ -53,7 +53,7 @@ class Call::ReactorPeer : public Reactor::Peer {
   ReactorPeer (std::shared_ptr<Call> call, ProviderCounters &counters)
     : call_ (std::move (call)), counters_ (counters),
       input_ (GST_ELEMENT (gst_object_ref (call_->input_))),
-      signal_ (call_->push_signal_)
+      signal_ (call_->push_signal_), direct_ (callstream_message_input_get (input_))
   {
   }
   ~ReactorPeer () override { gst_object_unref (input_); }
@@ -66,6 +66,13 @@ class Call::ReactorPeer : public Reactor::Peer {
     counters_.bytes.fetch_add (size, std::memory_order_relaxed);
     call_->messages_.fetch_add (1, std::memory_order_relaxed);
     call_->bytes_.fetch_add (size, std::memory_order_relaxed);
+    // Flow errors end up on the bus as element errors when they matter;
+    // EOS / FLUSHING just mean the call is ending.
+    if (G_LIKELY (direct_ != nullptr)) {
+      // push-message's own handler, without a signal emission per message.
+      direct_->push (input_, is_text, data, size, direct_->user_data);
+      return;
+    }
     // The signal's bytes are static scope (read during the emission only):
     // no copy of the message for it.
     GBytes *bytes = g_bytes_new_static (data, size);
@@ -73,8 +80,6 @@ class Call::ReactorPeer : public Reactor::Peer {
     g_signal_emit (input_, signal_, 0,
         is_text ? SOUP_WEBSOCKET_DATA_TEXT : SOUP_WEBSOCKET_DATA_BINARY, bytes, &ret);
     g_bytes_unref (bytes);
-    // Flow errors end up on the bus as element errors when they matter;
-    // EOS / FLUSHING just mean the call is ending.
   }
 
   void on_closed (uint16_t code, const std::string &reason) override
@@ -90,6 +95,7 @@ class Call::ReactorPeer : public Reactor::Peer {
   ProviderCounters &counters_;
   GstElement *input_;
   guint signal_;
+  const CallstreamMessageInput *direct_;  // null: by the push-message signal
 };
 
 /* ------------------------------------------------------------------ */
@@ -106,8 +112,10 @@ Call::Call (CallRegistry &registry, const PipelineDescription &description,
     started_unix_ (g_get_real_time () / G_USEC_PER_SEC)
 {
   input_ = gst_bin_get_by_name (GST_BIN (pipeline_), input_name_.c_str ());
-  if (input_ != nullptr)
+  if (input_ != nullptr) {
     push_signal_ = g_signal_lookup ("push-message", G_OBJECT_TYPE (input_));
+    end_signal_ = g_signal_lookup ("end-of-stream", G_OBJECT_TYPE (input_));
+  }
 }
 
 Call::~Call ()
@@ -301,22 +309,16 @@ CallRegistry::CallRegistry (Reactor &reactor, guint max_calls, Hooks hooks)
   enders_ = g_thread_pool_new ([] (gpointer data, gpointer) {
         std::unique_ptr<EndRequest> request (static_cast<EndRequest *> (data));
         Call &call = *request->call;
-        // Through the input element: it sends EOS downstream after the
-        // messages already pushed, and refuses any that come later. By its
-        // end-of-stream signal where it has one: gst_element_send_event()
-        // holds the input's state lock while downstream takes the EOS, and
-        // a teardown already under way (set_state (NULL) on the main
-        // thread, after a pipeline error) has the sinks in PAUSED, where
-        // they hold the EOS for preroll: the state change then waited for
-        // that lock for ever.
-        if (call.input_ != nullptr
-            && g_signal_lookup ("end-of-stream", G_OBJECT_TYPE (call.input_)) != 0) {
-          GstFlowReturn flow = GST_FLOW_OK;
-          g_signal_emit_by_name (call.input_, "end-of-stream", &flow);
-        } else if (call.input_ != nullptr)
-          gst_element_send_event (call.input_, gst_event_new_eos ());
-        else
-          gst_element_send_event (call.pipeline_, gst_event_new_eos ());
+        // Through the input element's end-of-stream signal (the start-up
+        // check makes every flow's input have one): it sends EOS downstream
+        // after the messages already pushed, and refuses any that come
+        // later. Not gst_element_send_event(): it holds the input's state
+        // lock while downstream takes the EOS, and a teardown already under
+        // way (set_state (NULL) on the main thread, after a pipeline error)
+        // has the sinks in PAUSED, where they hold the EOS for preroll: the
+        // state change then waited for that lock for ever.
+        GstFlowReturn flow = GST_FLOW_OK;
+        g_signal_emit (call.input_, call.end_signal_, 0, &flow);
       }, nullptr, kEnderThreads, FALSE, nullptr);
 }
 
@@ -362,12 +364,14 @@ CallRegistry::create (const PipelineDescription &description, const std::string 
     *error = "pipeline " + description.name + " is a single element";
     return nullptr;
   }
+  elide_single_branch_tees (GST_BIN (pipeline));
   g_autofree gchar *name = g_strdup_printf ("call-%s", id.c_str ());
   gst_object_set_name (GST_OBJECT (pipeline), name);
   auto call = std::make_shared<Call> (*this, description, id, pipeline, remote);
-  if (call->input_ == nullptr) {
+  if (call->input_ == nullptr || call->push_signal_ == 0 || call->end_signal_ == 0) {
     *http_status = SOUP_STATUS_INTERNAL_SERVER_ERROR;
-    *error = "pipeline " + description.name + " has no element named " + description.input;
+    *error = "pipeline " + description.name + ": no element named " + call->input_name_
+        + " with push-message and end-of-stream signals";
     return nullptr;
   }
   call->install_bus_handler ();

@@ -157,6 +157,7 @@ class Call : public std::enable_shared_from_this<Call> {
   GstElement *pipeline_;  // owned
   GstElement *input_ = nullptr;  // owned ref; receives the messages
   guint push_signal_ = 0;
+  guint end_signal_ = 0;
   std::vector<std::string> connection_elements_;
   const gint64 started_us_;
   const gint64 started_unix_;

@@ -419,6 +419,20 @@ parse_and_check_sinks (const std::string &line, std::string &what)
   return pipeline;
 }
 
+// The action signals the daemon drives a call's input with.
+bool
+has_input_signals (GstElement *input)
+{
+  for (const char *name : { "push-message", "end-of-stream" }) {
+    GSignalQuery query = {};
+    g_signal_query (g_signal_lookup (name, G_OBJECT_TYPE (input)), &query);
+    if (query.signal_id == 0 || (query.signal_flags & G_SIGNAL_ACTION) == 0
+        || query.return_type != GST_TYPE_FLOW_RETURN)
+      return false;
+  }
+  return true;
+}
+
 bool
 check_input (const PipelineDescription &description, GstElement *pipeline, std::string *error)
 {
@@ -427,11 +441,10 @@ check_input (const PipelineDescription &description, GstElement *pipeline, std::
   if (input == nullptr)
     return fail (error, description.file, "input",
         "no element named " + quoted (description.input) + " in launch");
-  GSignalQuery query = {};
-  g_signal_query (g_signal_lookup ("push-message", G_OBJECT_TYPE (input)), &query);
-  if (query.signal_id == 0 || (query.signal_flags & G_SIGNAL_ACTION) == 0)
+  if (!has_input_signals (input))
     return fail (error, description.file, "input", "element " + quoted (description.input)
-        + " (" + factory_name (input) + ") has no push-message action signal");
+        + " (" + factory_name (input) + ") has no push-message and end-of-stream action "
+        "signals: the daemon pushes the call's messages into it and ends the call through it");
   return true;
 }
 
@@ -455,14 +468,13 @@ check_connection (const PipelineDescription &description, GstElement *pipeline,
     if (i > 0)
       continue;
     // The first one reads the socket's messages and sends the others' answers.
-    GSignalQuery push = {}, send = {};
-    g_signal_query (g_signal_lookup ("push-message", G_OBJECT_TYPE (element)), &push);
+    GSignalQuery send = {};
     g_signal_query (g_signal_lookup ("send-message", G_OBJECT_TYPE (element)), &send);
-    if (push.signal_id == 0 || (push.signal_flags & G_SIGNAL_ACTION) == 0
-        || send.signal_id == 0 || send.return_type != G_TYPE_BOOLEAN)
+    if (!has_input_signals (element) || send.signal_id == 0
+        || send.return_type != G_TYPE_BOOLEAN)
       return fail (error, description.file, field, "element " + quoted (name) + " ("
-          + factory_name (element) + ") has no push-message and send-message signals: "
-          "the first element of connection reads the call's socket");
+          + factory_name (element) + ") has no push-message, end-of-stream and send-message "
+          "signals: the first element of connection reads the call's socket");
   }
   return true;
 }
@@ -600,6 +612,101 @@ check_pipeline_description (const PipelineDescription &description,
   if (description.socket == SocketMode::kReactor)
     return check_input (description, pipeline.get (), error);
   return check_connection (description, pipeline.get (), error);
+}
+
+/* ---- trimming ------------------------------------------------------------- */
+
+namespace {
+
+struct ObjectUnref {
+  void operator() (gpointer object) const { gst_object_unref (object); }
+};
+using PadPtr = std::unique_ptr<GstPad, ObjectUnref>;
+
+bool
+is_tee (GstElement *element)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  return factory != nullptr
+      && g_strcmp0 (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory)), "tee") == 0;
+}
+
+// The tee's only src pad, when it has exactly one.
+PadPtr
+only_src_pad (GstElement *tee)
+{
+  GST_OBJECT_LOCK (tee);
+  GstPad *pad = tee->numsrcpads == 1 && tee->numsinkpads == 1
+      ? GST_PAD (gst_object_ref (tee->srcpads->data)) : nullptr;
+  GST_OBJECT_UNLOCK (tee);
+  return PadPtr (pad);
+}
+
+bool
+elide_tee (GstElement *tee)
+{
+  PadPtr src = only_src_pad (tee);
+  if (!src)
+    return false;
+  PadPtr sink (gst_element_get_static_pad (tee, "sink"));
+  PadPtr upstream (sink ? gst_pad_get_peer (sink.get ()) : nullptr);
+  PadPtr downstream (gst_pad_get_peer (src.get ()));
+  if (!upstream || !downstream)
+    return false;
+  g_autoptr (GstElement) next = gst_pad_get_parent_element (downstream.get ());
+  g_autoptr (GstElement) previous = gst_pad_get_parent_element (upstream.get ());
+  g_autoptr (GstObject) bin = gst_object_get_parent (GST_OBJECT (tee));
+  // A sink never answers NOT_LINKED, so allow-not-linked has nothing to do;
+  // anything else downstream might, and then the tee is kept.
+  if (next == nullptr || previous == nullptr || bin == nullptr
+      || !GST_OBJECT_FLAG_IS_SET (next, GST_ELEMENT_FLAG_SINK)
+      || GST_OBJECT_PARENT (next) != bin || GST_OBJECT_PARENT (previous) != bin)
+    return false;
+  gst_pad_unlink (upstream.get (), sink.get ());
+  gst_pad_unlink (src.get (), downstream.get ());
+  if (GST_PAD_LINK_FAILED (gst_pad_link (upstream.get (), downstream.get ()))) {
+    // The pads do not fit each other without the tee: as it was.
+    gst_pad_link (upstream.get (), sink.get ());
+    gst_pad_link (src.get (), downstream.get ());
+    return false;
+  }
+  gst_bin_remove (GST_BIN (bin), tee);
+  return true;
+}
+
+}  // namespace
+
+unsigned
+elide_single_branch_tees (GstBin *pipeline)
+{
+  // Collected first: the bin changes under an iterator.
+  std::vector<GstElement *> tees;
+  g_autoptr (GstIterator) elements = gst_bin_iterate_recurse (pipeline);
+  GValue item = G_VALUE_INIT;
+  for (;;) {
+    const GstIteratorResult result = gst_iterator_next (elements, &item);
+    if (result == GST_ITERATOR_RESYNC) {
+      for (GstElement *tee : tees)
+        gst_object_unref (tee);
+      tees.clear ();
+      gst_iterator_resync (elements);
+      continue;
+    }
+    if (result != GST_ITERATOR_OK)
+      break;
+    auto *element = GST_ELEMENT (g_value_get_object (&item));
+    if (is_tee (element))
+      tees.push_back (GST_ELEMENT (gst_object_ref (element)));
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  unsigned elided = 0;
+  for (GstElement *tee : tees) {
+    if (elide_tee (tee))
+      elided++;
+    gst_object_unref (tee);
+  }
+  return elided;
 }
 
 }  // namespace callstreamd

@@ -12,6 +12,8 @@
 // gst_init() and the callstream plugin, and may run on any thread.
 #pragma once
 
+#include <gst/gst.h>
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -90,5 +92,14 @@ bool pipeline_enabled (const PipelineDescription &description,
 // dropped without a state change.
 bool check_pipeline_description (const PipelineDescription &description,
     const std::map<std::string, std::string> &variables, std::string *error);
+
+// Takes out every tee left with a single branch that ends in a sink (a flow
+// whose optional branches are all off, such as the ingest flows without
+// dumps) and links its upstream straight to that sink: such a tee changes
+// nothing but costs each buffer a pad push, two pad locks and the tee's own
+// lock. Tees with two or more branches, none, or a branch that does not start
+// with a sink stay. Call on a pipeline in NULL, before it starts. Returns how
+// many were taken out.
+unsigned elide_single_branch_tees (GstBin *pipeline);
 
 }  // namespace callstreamd

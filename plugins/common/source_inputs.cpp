@@ -1,5 +1,6 @@
 #include "common/source_inputs.h"
 
+#include "callstream-events.h"
 #include "callstream-marshal.h"
 
 namespace callstream {
@@ -32,6 +33,18 @@ push_message_handler (GstElement *element, SoupWebsocketDataType type,
 {
   const auto inputs_of = reinterpret_cast<SourceInputs::InputsOf> (data);
   return inputs_of (element)->receive_message (type, message);
+}
+
+// The same, without a signal emission (CallstreamMessageInput).
+GstFlowReturn
+push_message_direct (GstElement *element, gboolean text, const guint8 *data, gsize size,
+    gconstpointer user_data)
+{
+  const auto inputs_of = reinterpret_cast<SourceInputs::InputsOf> (user_data);
+  SourceInputs *inputs = inputs_of (element);
+  if (text)
+    return inputs->receive_text (std::string_view (reinterpret_cast<const char *> (data), size));
+  return inputs->receive_binary (data, size);
 }
 
 GstFlowReturn
@@ -139,6 +152,12 @@ SourceInputs::install_application_signals (GObjectClass *klass, InputsOf inputs_
       G_N_ELEMENTS (params), params);
   g_signal_set_va_marshaller (signal, G_TYPE_FROM_CLASS (klass),
       callstream_marshal_ENUM__ENUM_BOXEDv);
+  // Its handler for callers that skip the emission (callstream-events.h);
+  // it lives as long as the class, i.e. for ever.
+  g_type_set_qdata (G_TYPE_FROM_CLASS (klass),
+      g_quark_from_static_string (CALLSTREAM_MESSAGE_INPUT_QDATA),
+      new CallstreamMessageInput { push_message_direct,
+          reinterpret_cast<gconstpointer> (inputs_of) });
 
   /**
    * end-of-stream:

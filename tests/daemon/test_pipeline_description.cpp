@@ -219,11 +219,11 @@ test_broken_files_name_file_and_field ()
     { "unknown-element.json", "launch", "no element \"nosuchelement\"" },
     { "unknown-property.json", "branches[0].launch", "no-such-property" },
     { "input-without-push-message.json", "input",
-      "element \"sink\" (fakesink) has no push-message action signal" },
+      "element \"sink\" (fakesink) has no push-message and end-of-stream action signals" },
     { "connection-without-property.json", "connection[1]",
       "element \"out\" (fakesink) has no session property" },
     { "connection-first-not-a-source.json", "connection[0]",
-      "element \"sink\" (twiliosink) has no push-message and send-message signals" },
+      "element \"sink\" (twiliosink) has no push-message, end-of-stream and send-message signals" },
     { "sink-that-prerolls.json", "branches[0].launch",
       "sink \"dump\" (fakesink) needs async=false" },
   };
@@ -405,6 +405,151 @@ test_enabled_when_follows_its_variable ()
   g_assert_true (g_str_has_suffix (error.c_str (), ": enabled_when: SUPPORT_EXOTEL: unknown variable"));
 }
 
+/* ---- an input with push-message only (no end-of-stream) ---- */
+
+typedef struct {
+  GstElement parent;
+} PushOnlySrc;
+typedef struct {
+  GstElementClass parent_class;
+} PushOnlySrcClass;
+
+G_DEFINE_TYPE (PushOnlySrc, push_only_src, GST_TYPE_ELEMENT)
+
+static GstStaticPadTemplate push_only_src_template =
+    GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static void
+push_only_src_class_init (PushOnlySrcClass *klass)
+{
+  gst_element_class_add_static_pad_template (GST_ELEMENT_CLASS (klass), &push_only_src_template);
+  gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass), "push only", "Source",
+      "An input with push-message and no end-of-stream", "callstream tests");
+  g_signal_new ("push-message", G_TYPE_FROM_CLASS (klass),
+      GSignalFlags (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION), 0, nullptr, nullptr, nullptr,
+      GST_TYPE_FLOW_RETURN, 0);
+}
+
+static void
+push_only_src_init (PushOnlySrc *self)
+{
+  gst_element_add_pad (GST_ELEMENT (self),
+      gst_pad_new_from_static_template (&push_only_src_template, "src"));
+}
+
+static void
+test_input_without_end_of_stream_is_refused ()
+{
+  gst_element_register (nullptr, "pushonlysrc", GST_RANK_NONE, push_only_src_get_type ());
+  const PipelineDescription d = parse_ok (minimal_with ("launch",
+      "\"pushonlysrc name=src ! fakesink async=false\""));
+  std::string error;
+  g_assert_false (check_pipeline_description (d, default_variables (), &error));
+  g_test_message ("%s", error.c_str ());
+  g_assert_nonnull (strstr (error.c_str (), "test.json: input: element \"src\" (pushonlysrc) "
+      "has no push-message and end-of-stream action signals"));
+}
+
+/* ---- elide_single_branch_tees ---- */
+
+struct Parsed {
+  GstElement *pipeline;
+  explicit Parsed (const std::string &line)
+  {
+    g_autoptr (GError) error = nullptr;
+    pipeline = gst_parse_launch (line.c_str (), &error);
+    g_assert_no_error (error);
+    gst_object_ref_sink (pipeline);
+  }
+  ~Parsed () { gst_element_set_state (pipeline, GST_STATE_NULL); gst_object_unref (pipeline); }
+  bool has (const char *name) const
+  {
+    g_autoptr (GstElement) element = gst_bin_get_by_name (GST_BIN (pipeline), name);
+    return element != nullptr;
+  }
+  unsigned elide () const { return elide_single_branch_tees (GST_BIN (pipeline)); }
+};
+
+static void
+count_handoff (GstElement *, GstBuffer *, GstPad *, gpointer data)
+{
+  (*static_cast<int *> (data))++;
+}
+
+static void
+test_single_branch_tee_before_a_sink_is_taken_out ()
+{
+  Parsed p ("fakesrc name=a num-buffers=5 ! tee name=t allow-not-linked=true "
+            "t. ! fakesink name=s async=false signal-handoffs=true");
+  g_assert_cmpuint (p.elide (), ==, 1);
+  g_assert_false (p.has ("t"));
+  g_autoptr (GstElement) a = gst_bin_get_by_name (GST_BIN (p.pipeline), "a");
+  g_autoptr (GstElement) s = gst_bin_get_by_name (GST_BIN (p.pipeline), "s");
+  g_autoptr (GstPad) src = gst_element_get_static_pad (a, "src");
+  g_autoptr (GstPad) peer = gst_pad_get_peer (src);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (s, "sink");
+  g_assert_true (peer == sink);
+  // And the buffers still flow, to the end.
+  int handoffs = 0;
+  g_signal_connect (s, "handoff", G_CALLBACK (count_handoff), &handoffs);
+  g_assert_cmpint (gst_element_set_state (p.pipeline, GST_STATE_PLAYING), !=,
+      GST_STATE_CHANGE_FAILURE);
+  g_autoptr (GstBus) bus = gst_element_get_bus (p.pipeline);
+  g_autoptr (GstMessage) message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GstMessageType (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  g_assert_nonnull (message);
+  g_assert_cmpint (GST_MESSAGE_TYPE (message), ==, GST_MESSAGE_EOS);
+  g_assert_cmpint (handoffs, ==, 5);
+}
+
+static void
+test_tees_that_do_something_stay ()
+{
+  const char *lines[] = {
+    // two branches
+    "fakesrc ! tee name=t t. ! fakesink async=false t. ! fakesink async=false",
+    // a branch that does not start with a sink: it could answer NOT_LINKED
+    "fakesrc ! tee name=t allow-not-linked=true t. ! identity ! fakesink async=false",
+    // no branch at all
+    "fakesrc ! tee name=t allow-not-linked=true",
+  };
+  for (const char *line : lines) {
+    g_test_message ("%s", line);
+    Parsed p (line);
+    g_assert_cmpuint (p.elide (), ==, 0);
+    g_assert_true (p.has ("t"));
+  }
+}
+
+static void
+test_shipped_flows_lose_the_tee_only_when_it_has_one_branch ()
+{
+  const struct {
+    const char *file;
+    bool dumps;
+    unsigned elided;
+  } cases[] = {
+    { "exotel-ingest.json", false, 1 },
+    { "exotel-ingest.json", true, 0 },
+    { "twilio-ingest.json", false, 1 },
+    { "twilio-ingest.json", true, 0 },
+    { "twilio-realtime.json", false, 0 },  // the bridge and Redis
+    { "exotel-voicebot.json", false, 0 },
+  };
+  for (const auto &c : cases) {
+    g_test_message ("%s, dumps %s", c.file, c.dumps ? "on" : "off");
+    Variables variables = default_variables ();
+    variables["REDIS_URL"] = "redis://127.0.0.1:6390";
+    variables["AUDIO_DUMP_ENABLED"] = c.dumps ? "true" : "false";
+    std::string launch, error;
+    g_assert_true (fill_pipeline (shipped (c.file), variables, launch, &error));
+    Parsed p (launch);
+    g_assert_cmpuint (p.elide (), ==, c.elided);
+    g_assert_true (p.has ("t") == (c.elided == 0));
+    g_assert_true (p.has ("redis"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -421,6 +566,15 @@ main (int argc, char **argv)
       test_duplicate_route_names_both_files);
   g_test_add_func ("/pipeline-description/empty-directory-is-an-error",
       test_empty_directory_is_an_error);
+  g_test_add_func ("/pipeline-description/input-without-end-of-stream-is-refused",
+      test_input_without_end_of_stream_is_refused);
+  g_test_add_func ("/pipeline-description/trim/single-branch-tee-before-a-sink-is-taken-out",
+      test_single_branch_tee_before_a_sink_is_taken_out);
+  g_test_add_func ("/pipeline-description/trim/tees-that-do-something-stay",
+      test_tees_that_do_something_stay);
+  g_test_add_func (
+      "/pipeline-description/trim/shipped-flows-lose-the-tee-only-when-it-has-one-branch",
+      test_shipped_flows_lose_the_tee_only_when_it_has_one_branch);
   g_test_add_func ("/pipeline-description/fill-appends-enabled-branches",
       test_fill_appends_enabled_branches);
   g_test_add_func ("/pipeline-description/fill-unknown-placeholder-names-it",

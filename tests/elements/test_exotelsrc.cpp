@@ -68,24 +68,8 @@ struct Fixture {
   }
 };
 
-std::string
-start_message (const std::string &encoding = "raw", const std::string &rate = "\"8000\"")
-{
-  return "{\"event\":\"start\",\"sequence_number\":\"1\",\"stream_sid\":\"MZ1\","
-      "\"start\":{\"stream_sid\":\"MZ1\",\"call_sid\":\"CA1\",\"account_sid\":\"AC1\","
-      "\"from\":\"+911111\",\"to\":\"+912222\","
-      "\"custom_parameters\":{\"lang\":\"hi\",\"tries\":3},"
-      "\"media_format\":{\"encoding\":\"" + encoding + "\",\"sample_rate\":" + rate
-      + ",\"bit_rate\":\"128\"}}}";
-}
-
-std::string
-media_message (int sequence, const std::string &audio)
-{
-  return "{\"event\":\"media\",\"sequence_number\":" + std::to_string (sequence)
-      + ",\"stream_sid\":\"MZ1\",\"media\":{\"chunk\":\"" + std::to_string (sequence)
-      + "\",\"timestamp\":\"0\",\"payload\":\"" + base64_of (audio) + "\"}}";
-}
+using test_support::exotel_media_message;
+using test_support::exotel_start_message;
 
 // The next event that is not one of the sticky start-up events we skip.
 GstEvent *
@@ -106,7 +90,7 @@ test_start_sets_caps_and_call_info ()
 {
   Fixture f;
   g_assert_cmpint (f.text ("{\"event\":\"connected\"}"), ==, GST_FLOW_OK);
-  g_assert_cmpint (f.text (start_message ()), ==, GST_FLOW_OK);
+  g_assert_cmpint (f.text (exotel_start_message ()), ==, GST_FLOW_OK);
 
   // Order on the wire: stream-start, caps, segment, call info, tags.
   const GstEventType expected[] = { GST_EVENT_STREAM_START, GST_EVENT_CAPS,
@@ -161,7 +145,7 @@ static void
 check_caps (const char *encoding, const char *rate, const char *want_caps)
 {
   Fixture f;
-  g_assert_cmpint (f.text (start_message (encoding, rate)), ==, GST_FLOW_OK);
+  g_assert_cmpint (f.text (exotel_start_message (encoding, rate)), ==, GST_FLOW_OK);
   g_autoptr (GstEvent) event = gst_pad_get_sticky_event (f.h->sinkpad, GST_EVENT_CAPS, 0);
   g_assert_nonnull (event);
   GstCaps *caps;
@@ -187,12 +171,12 @@ static void
 test_media_bytes_and_timestamps ()
 {
   Fixture f;
-  f.text (start_message ("raw", "16000"));
+  f.text (exotel_start_message ("raw", "16000"));
   // 100 ms, 20 ms and 100 ms at 16 kHz PCM16.
   const std::string chunks[] = { pattern_bytes (3200, 1), pattern_bytes (640, 2), pattern_bytes (3200, 3) };
   int sequence = 2;
   for (const std::string &chunk : chunks)
-    g_assert_cmpint (f.text (media_message (sequence++, chunk)), ==, GST_FLOW_OK);
+    g_assert_cmpint (f.text (exotel_media_message (sequence++, chunk)), ==, GST_FLOW_OK);
 
   const GstClockTime pts[] = { 0, 100 * GST_MSECOND, 120 * GST_MSECOND };
   const GstClockTime duration[] = { 100 * GST_MSECOND, 20 * GST_MSECOND, 100 * GST_MSECOND };
@@ -215,9 +199,9 @@ static void
 test_mulaw_timestamps_count_bytes ()
 {
   Fixture f;
-  f.text (start_message ("audio/x-mulaw", "8000"));
-  f.text (media_message (2, pattern_bytes (160, 0)));
-  f.text (media_message (3, pattern_bytes (801, 0)));  // odd is fine for u-law
+  f.text (exotel_start_message ("audio/x-mulaw", "8000"));
+  f.text (exotel_media_message (2, pattern_bytes (160, 0)));
+  f.text (exotel_media_message (3, pattern_bytes (801, 0)));  // odd is fine for u-law
   g_autoptr (GstBuffer) first = gst_harness_pull (f.h);
   g_autoptr (GstBuffer) second = gst_harness_pull (f.h);
   g_assert_cmpuint (GST_BUFFER_DURATION (first), ==, 20 * GST_MSECOND);
@@ -231,13 +215,13 @@ static void
 test_sequence_gap_sets_discont ()
 {
   Fixture f;
-  f.text (start_message ());
-  f.text (media_message (2, pattern_bytes (320, 0)));
-  f.text (media_message (3, pattern_bytes (320, 0)));
-  f.text (media_message (6, pattern_bytes (320, 0)));   // 4 and 5 lost
-  f.text (media_message (7, pattern_bytes (320, 0)));
-  f.text (media_message (7, pattern_bytes (320, 0)));   // repeated: not a gap
-  f.text (media_message (9, pattern_bytes (320, 0)));   // 8 lost
+  f.text (exotel_start_message ());
+  f.text (exotel_media_message (2, pattern_bytes (320, 0)));
+  f.text (exotel_media_message (3, pattern_bytes (320, 0)));
+  f.text (exotel_media_message (6, pattern_bytes (320, 0)));   // 4 and 5 lost
+  f.text (exotel_media_message (7, pattern_bytes (320, 0)));
+  f.text (exotel_media_message (7, pattern_bytes (320, 0)));   // repeated: not a gap
+  f.text (exotel_media_message (9, pattern_bytes (320, 0)));   // 8 lost
   const bool discont[] = { true, false, true, false, false, true };
   for (bool want : discont) {
     g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
@@ -252,11 +236,11 @@ test_other_events_keep_sequence ()
 {
   // dtmf and mark carry sequence numbers too: media after them is no gap.
   Fixture f;
-  f.text (start_message ());
-  f.text (media_message (2, pattern_bytes (320, 0)));
+  f.text (exotel_start_message ());
+  f.text (exotel_media_message (2, pattern_bytes (320, 0)));
   f.text ("{\"event\":\"dtmf\",\"sequence_number\":\"3\",\"dtmf\":{\"digit\":\"1\"}}");
   f.text ("{\"event\":\"mark\",\"sequence_number\":4,\"mark\":{\"name\":\"m\"}}");
-  f.text (media_message (5, pattern_bytes (320, 0)));
+  f.text (exotel_media_message (5, pattern_bytes (320, 0)));
   g_assert_cmpuint (f.stat ("gaps"), ==, 0);
 }
 
@@ -264,18 +248,18 @@ static void
 test_malformed_messages_warn_and_call_goes_on ()
 {
   Fixture f;
-  f.text (media_message (1, pattern_bytes (320, 0)));        // media before start
-  f.text (start_message ());
+  f.text (exotel_media_message (1, pattern_bytes (320, 0)));        // media before start
+  f.text (exotel_start_message ());
   f.text ("{\"event\":\"media\", this is not JSON");       // bad JSON
   f.text ("{\"event\":\"media\",\"media\":{\"payload\":\"@@@=\"}}");  // bad base64
-  f.text (media_message (3, pattern_bytes (321, 0)));        // odd PCM16 byte count
+  f.text (exotel_media_message (3, pattern_bytes (321, 0)));        // odd PCM16 byte count
   f.text ("{\"event\":\"dtmf\",\"dtmf\":{\"digit\":\"x\"}}");  // not a DTMF digit
   g_assert_cmpuint (f.stat ("malformed"), ==, 5);
   g_assert_cmpuint (f.warnings (), ==, 5);
   g_assert_cmpuint (gst_harness_buffers_received (f.h), ==, 0);
 
   const std::string good = pattern_bytes (320, 9);
-  g_assert_cmpint (f.text (media_message (4, good)), ==, GST_FLOW_OK);
+  g_assert_cmpint (f.text (exotel_media_message (4, good)), ==, GST_FLOW_OK);
   g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
   g_assert_true (buffer_bytes (buffer) == good);
   g_assert_cmpuint (GST_BUFFER_PTS (buffer), ==, 0);
@@ -285,7 +269,7 @@ static void
 test_warnings_are_rate_limited ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (exotel_start_message ());
   for (int i = 0; i < 250; i++)
     f.text ("not json");
   g_assert_cmpuint (f.stat ("malformed"), ==, 250);
@@ -297,7 +281,7 @@ static void
 test_unknown_event_is_ignored ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (exotel_start_message ());
   g_assert_cmpint (f.text ("{\"event\":\"future-thing\",\"x\":1}"), ==, GST_FLOW_OK);
   g_assert_cmpuint (f.stat ("malformed"), ==, 0);
   g_assert_cmpuint (f.warnings (), ==, 0);
@@ -307,7 +291,7 @@ static void
 test_dtmf_becomes_dtmf_events ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (exotel_start_message ());
   f.text ("{\"event\":\"dtmf\",\"stream_sid\":\"MZ1\",\"dtmf\":{\"digit\":\"#\",\"duration\":\"250\"}}");
   g_autoptr (GstEvent) start = pull_event_of_type (f.h, GST_EVENT_CUSTOM_DOWNSTREAM);
   g_autoptr (GstEvent) stop = pull_event_of_type (f.h, GST_EVENT_CUSTOM_DOWNSTREAM);
@@ -334,7 +318,7 @@ static void
 test_mark_is_posted ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (exotel_start_message ());
   f.text ("{\"event\":\"mark\",\"stream_sid\":\"MZ1\",\"mark\":{\"name\":\"reply-1\"}}");
   auto messages = pop_messages (f.bus, GST_MESSAGE_ELEMENT);
   g_assert_cmpuint (messages.size (), ==, 1);
@@ -349,14 +333,14 @@ static void
 test_stop_is_eos ()
 {
   Fixture f;
-  f.text (start_message ());
-  f.text (media_message (2, pattern_bytes (320, 0)));
+  f.text (exotel_start_message ());
+  f.text (exotel_media_message (2, pattern_bytes (320, 0)));
   g_assert_cmpint (f.text ("{\"event\":\"stop\",\"sequence_number\":\"3\",\"stop\":"
           "{\"call_sid\":\"CA1\",\"reason\":\"callended\"}}"), ==, GST_FLOW_EOS);
   g_autoptr (GstEvent) eos = pull_event_of_type (f.h, GST_EVENT_EOS);
   g_assert_nonnull (eos);
   // Nothing after the end of the call.
-  g_assert_cmpint (f.text (media_message (4, pattern_bytes (320, 0))), ==, GST_FLOW_EOS);
+  g_assert_cmpint (f.text (exotel_media_message (4, pattern_bytes (320, 0))), ==, GST_FLOW_EOS);
   g_assert_cmpuint (gst_harness_buffers_received (f.h), ==, 1);
 }
 
@@ -364,7 +348,7 @@ static void
 test_application_eos_ends_call ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (exotel_start_message ());
   g_assert_true (gst_element_send_event (f.h->element, gst_event_new_eos ()));
   g_autoptr (GstEvent) eos = pull_event_of_type (f.h, GST_EVENT_EOS);
   g_assert_nonnull (eos);
@@ -374,7 +358,7 @@ static void
 test_binary_frames_in_call_format ()
 {
   Fixture f;
-  f.text (start_message ("audio/x-mulaw", "8000"));
+  f.text (exotel_start_message ("audio/x-mulaw", "8000"));
   const std::string audio = pattern_bytes (800, 4);
   g_assert_cmpint (f.binary (audio), ==, GST_FLOW_OK);
   g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
@@ -400,8 +384,8 @@ test_binary_before_start_assumes_default ()
   g_assert_true (buffer_bytes (buffer) == audio);
 
   // A start that follows changes the caps; the timeline goes on.
-  f.text (start_message ("raw", "16000"));
-  f.text (media_message (2, pattern_bytes (320, 0)));
+  f.text (exotel_start_message ("raw", "16000"));
+  f.text (exotel_media_message (2, pattern_bytes (320, 0)));
   g_autoptr (GstBuffer) next = gst_harness_pull (f.h);
   g_assert_cmpuint (GST_BUFFER_PTS (next), ==, 100 * GST_MSECOND);
   g_assert_cmpuint (GST_BUFFER_DURATION (next), ==, 10 * GST_MSECOND);
@@ -459,9 +443,9 @@ test_capture_replay_through_harness ()
   TempDir dir;
   const std::string capture = dir / "call.jsonl";
   const std::string audio = pattern_bytes (320, 3);
-  std::string lines = "{\"event\":\"connected\"}\n\n" + start_message () + "\r\n"
-      + media_message (2, audio) + "\n" + "garbage line\n"
-      + media_message (3, audio) + "\n";  // no stop: the end of the file ends the call
+  std::string lines = "{\"event\":\"connected\"}\n\n" + exotel_start_message () + "\r\n"
+      + exotel_media_message (2, audio) + "\n" + "garbage line\n"
+      + exotel_media_message (3, audio) + "\n";  // no stop: the end of the file ends the call
   g_assert_true (g_file_set_contents (capture.c_str (), lines.data (), lines.size (), nullptr));
 
   GstElement *src = gst_element_factory_make ("exotelsrc", nullptr);

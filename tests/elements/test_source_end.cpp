@@ -1,5 +1,9 @@
-// How an application ends a call it pushes into exotelsrc / twiliosrc: the
-// end-of-stream action signal. It must not hold the element's state lock
+// How an application drives exotelsrc / twiliosrc when it reads the call's
+// socket itself: messages in through push-message or the same handler
+// without the signal (CallstreamMessageInput, callstream-events.h), and the
+// end of the call through the end-of-stream action signal.
+//
+// The end-of-stream action signal: It must not hold the element's state lock
 // while downstream takes the EOS (gst_element_send_event() does): a sink in
 // PAUSED holds an EOS for preroll until the state change that flushes it, and
 // that state change needs the source's state lock first. callstreamd met it
@@ -13,31 +17,35 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "callstream-events.h"
+#include "test_support.h"
 
 namespace {
 
 struct Provider {
   const char *factory;
   std::string start;  // a start message that sets the caps
+  std::string (*media) (int sequence, const std::string &audio);
 };
 
 Provider
 exotel ()
 {
-  return { "exotelsrc",
-    "{\"event\":\"start\",\"sequence_number\":\"1\",\"stream_sid\":\"MZ1\","
-    "\"start\":{\"stream_sid\":\"MZ1\",\"call_sid\":\"CA1\",\"account_sid\":\"AC1\","
-    "\"media_format\":{\"encoding\":\"raw\",\"sample_rate\":\"8000\"}}}" };
+  return { "exotelsrc", test_support::exotel_start_message (),
+    [] (int sequence, const std::string &audio) {
+      return test_support::exotel_media_message (sequence, audio);
+    } };
 }
 
 Provider
 twilio ()
 {
-  return { "twiliosrc",
-    "{\"event\":\"start\",\"sequenceNumber\":\"1\",\"streamSid\":\"MZ1\","
-    "\"start\":{\"accountSid\":\"AC1\",\"streamSid\":\"MZ1\",\"callSid\":\"CA1\","
-    "\"tracks\":[\"inbound\"],\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\","
-    "\"sampleRate\":8000,\"channels\":1}}}" };
+  return { "twiliosrc", test_support::twilio_start_message (),
+    [] (int sequence, const std::string &audio) {
+      return test_support::twilio_media_message (sequence, audio);
+    } };
 }
 
 // A pushed source into a fakesink, started, its start message pushed.
@@ -145,6 +153,64 @@ stop_while_a_sink_holds_the_eos (const Provider &provider)
   g_assert_cmpint (ended, ==, GST_FLOW_EOS);
 }
 
+// What the sink received, buffer by buffer.
+void
+collect (GstElement *, GstBuffer *buffer, GstPad *, gpointer data)
+{
+  static_cast<std::vector<std::string> *> (data)->push_back (test_support::buffer_bytes (buffer));
+}
+
+GstFlowReturn
+push_signal (GstElement *src, const std::string &text)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (text.data (), text.size ());
+  GstFlowReturn flow = GST_FLOW_ERROR;
+  g_signal_emit_by_name (src, "push-message", SOUP_WEBSOCKET_DATA_TEXT, bytes, &flow);
+  return flow;
+}
+
+void
+direct_input_pushes_like_the_signal (const Provider &provider)
+{
+  Call call (provider);
+  const CallstreamMessageInput *input = callstream_message_input_get (call.src);
+  g_assert_nonnull (input);
+  std::vector<std::string> got;
+  g_object_set (call.sink, "signal-handoffs", TRUE, nullptr);
+  g_signal_connect (call.sink, "handoff", G_CALLBACK (collect), &got);
+  // Alternately through the handler and the signal: one stream, in order.
+  std::vector<std::string> sent;
+  for (int i = 0; i < 6; i++) {
+    sent.push_back (test_support::pattern_bytes (160, i));
+    const std::string text = provider.media (i + 2, sent.back ());
+    const GstFlowReturn flow = i % 2 == 0
+        ? input->push (call.src, TRUE, reinterpret_cast<const guint8 *> (text.data ()),
+              text.size (), input->user_data)
+        : push_signal (call.src, text);
+    g_assert_cmpint (flow, ==, GST_FLOW_OK);
+  }
+  g_assert_cmpuint (got.size (), ==, sent.size ());
+  for (size_t i = 0; i < sent.size (); i++)
+    g_assert_true (got[i] == sent[i]);
+  // Ended: the handler refuses later messages as the signal does.
+  g_assert_cmpint (end_of_stream (call.src), ==, GST_FLOW_EOS);
+  const std::string late = provider.media (9, sent.front ());
+  g_assert_cmpint (input->push (call.src, TRUE, reinterpret_cast<const guint8 *> (late.data ()),
+      late.size (), input->user_data), ==, GST_FLOW_EOS);
+  g_assert_cmpuint (got.size (), ==, sent.size ());
+}
+
+void
+other_elements_have_no_direct_input ()
+{
+  for (const char *factory : { "fakesrc", "appsrc", "redisstreamsink" }) {
+    g_autoptr (GstElement) element = gst_element_factory_make (factory, nullptr);
+    g_assert_nonnull (element);
+    gst_object_ref_sink (element);
+    g_assert_null (callstream_message_input_get (element));
+  }
+}
+
 }  // namespace
 
 int
@@ -168,5 +234,15 @@ main (int argc, char **argv)
       new Provider (twilio ()), [] (gconstpointer p) {
         stop_while_a_sink_holds_the_eos (*static_cast<const Provider *> (p));
       });
+  g_test_add_data_func ("/source-input/exotelsrc/direct-input-pushes-like-the-signal",
+      new Provider (exotel ()), [] (gconstpointer p) {
+        direct_input_pushes_like_the_signal (*static_cast<const Provider *> (p));
+      });
+  g_test_add_data_func ("/source-input/twiliosrc/direct-input-pushes-like-the-signal",
+      new Provider (twilio ()), [] (gconstpointer p) {
+        direct_input_pushes_like_the_signal (*static_cast<const Provider *> (p));
+      });
+  g_test_add_func ("/source-input/other-elements-have-no-direct-input",
+      other_elements_have_no_direct_input);
   return g_test_run ();
 }

@@ -131,6 +131,47 @@ base64_of (const std::string &data)
   return text;
 }
 
+// Provider messages for the source tests: a start that sets the caps, and a
+// media frame carrying @audio.
+inline std::string
+exotel_start_message (const std::string &encoding = "raw", const std::string &rate = "\"8000\"")
+{
+  return "{\"event\":\"start\",\"sequence_number\":\"1\",\"stream_sid\":\"MZ1\","
+      "\"start\":{\"stream_sid\":\"MZ1\",\"call_sid\":\"CA1\",\"account_sid\":\"AC1\","
+      "\"from\":\"+911111\",\"to\":\"+912222\","
+      "\"custom_parameters\":{\"lang\":\"hi\",\"tries\":3},"
+      "\"media_format\":{\"encoding\":\"" + encoding + "\",\"sample_rate\":" + rate
+      + ",\"bit_rate\":\"128\"}}}";
+}
+
+inline std::string
+exotel_media_message (int sequence, const std::string &audio)
+{
+  return "{\"event\":\"media\",\"sequence_number\":" + std::to_string (sequence)
+      + ",\"stream_sid\":\"MZ1\",\"media\":{\"chunk\":\"" + std::to_string (sequence)
+      + "\",\"timestamp\":\"0\",\"payload\":\"" + base64_of (audio) + "\"}}";
+}
+
+inline std::string
+twilio_start_message (const std::string &tracks = "[\"inbound\"]",
+    const std::string &encoding = "audio/x-mulaw")
+{
+  return "{\"event\":\"start\",\"sequenceNumber\":\"1\",\"streamSid\":\"MZt\","
+      "\"start\":{\"accountSid\":\"ACt\",\"streamSid\":\"MZt\",\"callSid\":\"CAt\","
+      "\"tracks\":" + tracks + ",\"customParameters\":{\"agent\":\"a1\"},"
+      "\"mediaFormat\":{\"encoding\":\"" + encoding + "\",\"sampleRate\":8000,"
+      "\"channels\":1}}}";
+}
+
+inline std::string
+twilio_media_message (int chunk, const std::string &audio, const std::string &track = "inbound")
+{
+  return "{\"event\":\"media\",\"sequenceNumber\":\"" + std::to_string (chunk + 1)
+      + "\",\"streamSid\":\"MZt\",\"media\":{\"track\":\"" + track + "\",\"chunk\":\""
+      + std::to_string (chunk) + "\",\"timestamp\":\"" + std::to_string (chunk * 20)
+      + "\",\"payload\":\"" + base64_of (audio) + "\"}}";
+}
+
 inline std::string
 buffer_bytes (GstBuffer *buffer)
 {

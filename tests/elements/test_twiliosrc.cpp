@@ -19,25 +19,8 @@ using test_support::unref_messages;
 
 namespace {
 
-std::string
-start_message (const std::string &tracks = "[\"inbound\"]",
-    const std::string &encoding = "audio/x-mulaw")
-{
-  return "{\"event\":\"start\",\"sequenceNumber\":\"1\",\"streamSid\":\"MZt\","
-      "\"start\":{\"accountSid\":\"ACt\",\"streamSid\":\"MZt\",\"callSid\":\"CAt\","
-      "\"tracks\":" + tracks + ",\"customParameters\":{\"agent\":\"a1\"},"
-      "\"mediaFormat\":{\"encoding\":\"" + encoding + "\",\"sampleRate\":8000,"
-      "\"channels\":1}}}";
-}
-
-std::string
-media_message (int chunk, const std::string &audio, const std::string &track = "inbound")
-{
-  return "{\"event\":\"media\",\"sequenceNumber\":\"" + std::to_string (chunk + 1)
-      + "\",\"streamSid\":\"MZt\",\"media\":{\"track\":\"" + track + "\",\"chunk\":\""
-      + std::to_string (chunk) + "\",\"timestamp\":\"" + std::to_string (chunk * 20)
-      + "\",\"payload\":\"" + base64_of (audio) + "\"}}";
-}
+using test_support::twilio_media_message;
+using test_support::twilio_start_message;
 
 struct Fixture {
   GstHarness *h = gst_harness_new ("twiliosrc");
@@ -122,7 +105,7 @@ test_inbound_track ()
   Fixture f;
   g_assert_cmpint (f.text ("{\"event\":\"connected\",\"protocol\":\"Call\","
           "\"version\":\"1.0.0\"}"), ==, GST_FLOW_OK);
-  g_assert_cmpint (f.text (start_message ()), ==, GST_FLOW_OK);
+  g_assert_cmpint (f.text (twilio_start_message ()), ==, GST_FLOW_OK);
   g_autoptr (GstEvent) caps_event = gst_pad_get_sticky_event (f.h->sinkpad, GST_EVENT_CAPS, 0);
   GstCaps *caps;
   gst_event_parse_caps (caps_event, &caps);
@@ -152,7 +135,7 @@ test_inbound_track ()
   std::vector<std::string> sent;
   for (int chunk = 1; chunk <= 3; chunk++) {
     sent.push_back (pattern_bytes (160, chunk));
-    g_assert_cmpint (f.text (media_message (chunk, sent.back ())), ==, GST_FLOW_OK);
+    g_assert_cmpint (f.text (twilio_media_message (chunk, sent.back ())), ==, GST_FLOW_OK);
   }
   for (int i = 0; i < 3; i++) {
     g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
@@ -168,14 +151,14 @@ static void
 test_both_tracks_two_pads ()
 {
   Fixture f;
-  f.text (start_message ("[\"inbound\",\"outbound\"]"));
+  f.text (twilio_start_message ("[\"inbound\",\"outbound\"]"));
   g_assert_nonnull (f.outbound_sink);
   const std::string in1 = pattern_bytes (160, 1), out1 = pattern_bytes (160, 2);
   const std::string in2 = pattern_bytes (160, 3), out2 = pattern_bytes (160, 4);
-  f.text (media_message (1, in1, "inbound"));
-  f.text (media_message (1, out1, "outbound"));
-  f.text (media_message (2, in2, "inbound"));
-  f.text (media_message (2, out2, "outbound"));
+  f.text (twilio_media_message (1, in1, "inbound"));
+  f.text (twilio_media_message (1, out1, "outbound"));
+  f.text (twilio_media_message (2, in2, "inbound"));
+  f.text (twilio_media_message (2, out2, "outbound"));
   for (const std::string *want : { &in1, &in2 }) {
     g_autoptr (GstBuffer) buffer = gst_harness_pull (f.h);
     g_assert_true (buffer_bytes (buffer) == *want);
@@ -196,9 +179,9 @@ static void
 test_chunk_gap_sets_discont ()
 {
   Fixture f;
-  f.text (start_message ());
-  f.text (media_message (1, pattern_bytes (160, 0)));
-  f.text (media_message (4, pattern_bytes (160, 0)));
+  f.text (twilio_start_message ());
+  f.text (twilio_media_message (1, pattern_bytes (160, 0)));
+  f.text (twilio_media_message (4, pattern_bytes (160, 0)));
   g_autoptr (GstBuffer) first = gst_harness_pull (f.h);
   g_autoptr (GstBuffer) second = gst_harness_pull (f.h);
   g_assert_true (GST_BUFFER_FLAG_IS_SET (second, GST_BUFFER_FLAG_DISCONT));
@@ -209,7 +192,7 @@ static void
 test_dtmf_mark_and_bad_input ()
 {
   Fixture f;
-  f.text (start_message ());
+  f.text (twilio_start_message ());
   f.text ("{\"event\":\"dtmf\",\"streamSid\":\"MZt\",\"sequenceNumber\":\"5\","
       "\"dtmf\":{\"track\":\"inbound_track\",\"digit\":\"7\"}}");
   g_autoptr (GstEvent) dtmf = pull_event_of_type (f.h, GST_EVENT_CUSTOM_DOWNSTREAM);
@@ -241,7 +224,7 @@ static void
 test_unsupported_format_is_an_error ()
 {
   Fixture f;
-  g_assert_cmpint (f.text (start_message ("[\"inbound\"]", "audio/L16")), ==, GST_FLOW_EOS);
+  g_assert_cmpint (f.text (twilio_start_message ("[\"inbound\"]", "audio/L16")), ==, GST_FLOW_EOS);
   auto errors = pop_messages (f.bus, GST_MESSAGE_ERROR);
   g_assert_cmpuint (errors.size (), ==, 1);
   g_autoptr (GError) error = nullptr;
@@ -279,9 +262,9 @@ test_websocket_call ()
     g_main_context_iteration (nullptr, TRUE);
   g_assert_nonnull (client);
 
-  soup_websocket_connection_send_text (client, start_message ().c_str ());
+  soup_websocket_connection_send_text (client, twilio_start_message ().c_str ());
   const std::string audio = pattern_bytes (160, 8);
-  soup_websocket_connection_send_text (client, media_message (1, audio).c_str ());
+  soup_websocket_connection_send_text (client, twilio_media_message (1, audio).c_str ());
   GstBuffer *buffer = nullptr;
   while (buffer == nullptr && g_get_monotonic_time () < deadline) {
     g_main_context_iteration (nullptr, FALSE);
