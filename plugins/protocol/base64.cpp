@@ -3,11 +3,14 @@
 // silently, so it needed a separate validating pass, and it is a per-byte
 // state machine: the two together were 61 % of the instructions of a media
 // message's push through exotelsrc (callgrind, tests/bench), about 20
-// instructions per character against about 3 here. The unit tests and
+// instructions per character against about 7 with one table, 4 with one per
+// position in a quad (below). The unit tests and
 // fuzz-base64 compare every result with GLib's.
 #include "protocol/base64.h"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace callstream {
 namespace {
@@ -28,6 +31,26 @@ constexpr std::array<uint8_t, 256> make_decode_table() {
 }
 
 constexpr std::array<uint8_t, 256> kDecodeTable = make_decode_table();
+
+// The same, one table per position in a quad, each value already shifted to
+// its place in the quad's 24 bits, and kInvalidBit (above them) for a bad
+// byte: a whole quad is four loads and three ORs.
+constexpr uint32_t kInvalidBit = 0x80000000u;
+
+constexpr std::array<std::array<uint32_t, 256>, 4> make_quad_tables() {
+  std::array<std::array<uint32_t, 256>, 4> tables{};
+  for (size_t position = 0; position < 4; position++) {
+    for (size_t byte = 0; byte < 256; byte++) {
+      const uint8_t value = kDecodeTable[byte];
+      tables[position][byte] = value & kInvalid
+                                   ? kInvalidBit
+                                   : uint32_t{value} << (18 - 6 * position);
+    }
+  }
+  return tables;
+}
+
+constexpr std::array<std::array<uint32_t, 256>, 4> kQuadTables = make_quad_tables();
 
 // Length of the data part of @encoded, without its padding; nullopt when the
 // length or the padding is wrong.
@@ -56,18 +79,21 @@ std::optional<size_t> base64_decode_into(std::string_view encoded, uint8_t *out)
     return std::nullopt;
   const auto *in = reinterpret_cast<const uint8_t *>(encoded.data());
   const size_t whole = *length - *length % 4;
-  uint8_t invalid = 0;
+  uint32_t invalid_quads = 0;
   uint8_t *at = out;
   for (size_t i = 0; i < whole; i += 4) {
-    const uint8_t a = kDecodeTable[in[i]], b = kDecodeTable[in[i + 1]],
-                  c = kDecodeTable[in[i + 2]], d = kDecodeTable[in[i + 3]];
-    invalid |= a | b | c | d;
-    const uint32_t bits = (uint32_t{a} << 18) | (uint32_t{b} << 12) | (uint32_t{c} << 6) | d;
-    at[0] = static_cast<uint8_t>(bits >> 16);
-    at[1] = static_cast<uint8_t>(bits >> 8);
-    at[2] = static_cast<uint8_t>(bits);
+    const uint32_t bits = kQuadTables[0][in[i]] | kQuadTables[1][in[i + 1]] |
+                          kQuadTables[2][in[i + 2]] | kQuadTables[3][in[i + 3]];
+    invalid_quads |= bits;
+    // Four bytes stored, three kept: @out has room for one more byte after
+    // the last whole quad (base64_decoded_max).
+    uint32_t word = bits << 8;  // the 3 bytes on top, in reading order
+    if constexpr (std::endian::native == std::endian::little)
+      word = __builtin_bswap32(word);
+    std::memcpy(at, &word, sizeof word);
     at += 3;
   }
+  uint8_t invalid = invalid_quads & kInvalidBit ? kInvalid : 0;
   // A last group of 2 or 3 characters (its padding already cut off) holds
   // 1 or 2 bytes; its unused low bits are ignored, as GLib does.
   const size_t rest = *length - whole;

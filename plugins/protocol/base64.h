@@ -14,7 +14,8 @@ constexpr size_t base64_decoded_max(size_t encoded_size) {
   return (encoded_size / 4 + 1) * 3;
 }
 
-// Decodes @encoded into @out (at least base64_decoded_max bytes). Returns the
+// Decodes @encoded into @out (at least base64_decoded_max bytes; any of them
+// may be written, past the decoded size too). Returns the
 // decoded size, or nullopt when @encoded is not valid base64: a character
 // outside the alphabet, padding anywhere but at the end, or a length that is
 // not a multiple of 4 (unpadded input is accepted if its length mod 4 is 2
