@@ -3,6 +3,8 @@
 // as the byte it needs has arrived.
 #include "protocol/websocket_frames.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -294,7 +296,63 @@ FrameDecoder::FeedResult FrameDecoder::finish_frame(size_t consumed) {
   return {consumed, FeedStatus::Message};
 }
 
+// The fast path of feed_in_place(): true, with message_ set, when @data
+// starts with a whole FIN Text or Binary frame that feed() would accept as a
+// message; then @consumed is its size. False leaves @data as it was.
+bool FrameDecoder::take_whole_frame(uint8_t *data, size_t size, size_t &consumed) {
+  if (size < 2 + 4)
+    return false;
+  const uint8_t first = data[0];
+  const uint8_t second = data[1];
+  // FIN, no reserved bits, opcode Text or Binary; then the mask bit.
+  if ((first != (kFin | 0x1) && first != (kFin | 0x2)) || !(second & kMaskBit))
+    return false;
+  uint64_t length = second & kLengthBits;
+  size_t at = 2;
+  if (length == kLength16 || length == kLength64) {
+    const size_t bytes = length == kLength16 ? 2 : 8;
+    if (size < at + bytes + 4)
+      return false;
+    length = 0;
+    for (size_t i = 0; i < bytes; i++)
+      length = (length << 8) | data[at + i];
+    at += bytes;
+  }
+  // Covers the 64-bit top bit too: feed() reports whichever applies.
+  if (length > max_message_size_ || length > size - at - 4)
+    return false;
+  std::array<uint8_t, 4> mask;
+  std::memcpy(mask.data(), data + at, 4);
+  uint8_t *payload = data + at + 4;
+  const size_t payload_size = static_cast<size_t>(length);
+  apply_mask(payload, payload_size, mask, 0);
+  const bool is_text = first == (kFin | 0x1);
+  if (is_text &&
+      !simdjson::validate_utf8(reinterpret_cast<const char *>(payload), payload_size)) {
+    apply_mask(payload, payload_size, mask, 0);  // as it came, for feed() to refuse
+    return false;
+  }
+  message_ = Message{is_text ? MessageType::Text : MessageType::Binary,
+                     std::span<const uint8_t>(payload, payload_size), 0};
+  message_in_place_ = true;
+  consumed = at + 4 + payload_size;
+  return true;
+}
+
+FrameDecoder::FeedResult FrameDecoder::feed_in_place(uint8_t *data, size_t size) {
+  if (state_ == State::Header && header_have_ == 0 && !in_message_) {
+    size_t consumed = 0;
+    if (take_whole_frame(data, size, consumed))
+      return {consumed, FeedStatus::Message};
+  }
+  return feed(data, size);
+}
+
 FrameDecoder::FeedResult FrameDecoder::feed(const uint8_t *data, size_t size) {
+  if (message_in_place_) {
+    message_ = Message{};
+    message_in_place_ = false;
+  }
   size_t pos = 0;
   for (;;) {
     switch (state_) {
@@ -360,6 +418,13 @@ FrameDecoder::FeedResult FrameDecoder::feed(const uint8_t *data, size_t size) {
 std::string FrameDecoder::take_data() {
   if (message_.type != MessageType::Text && message_.type != MessageType::Binary)
     return {};
+  if (message_in_place_) {
+    std::string copied(reinterpret_cast<const char *>(message_.payload.data()),
+                       message_.payload.size());
+    message_.payload = {};
+    message_in_place_ = false;
+    return copied;
+  }
   if (message_.payload.data() != reinterpret_cast<const uint8_t *>(data_.data()))
     return {};
   std::string taken = std::move(data_);
