@@ -1,6 +1,7 @@
 // The decoder is a byte-driven state machine (header, then payload) so a
 // slice may end anywhere; every check RFC 6455 asks of a server runs as soon
-// as the byte it needs has arrived.
+// as the byte it needs has arrived. feed_in_place() first tries a whole data
+// frame at the start of the slice, and hands anything else to the machine.
 #include "protocol/websocket_frames.h"
 
 #include <simdjson.h>

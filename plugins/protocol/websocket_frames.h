@@ -93,6 +93,7 @@ struct DecodeError {
 // slice into the message buffer, and unmasked there in place; the buffer keeps
 // its capacity from message to message. A data message's size is checked
 // against the limit from each frame header, before its payload is buffered.
+// feed_in_place() skips even that copy for a whole data frame in one slice.
 //
 //   while (size > 0) {
 //     auto result = decoder.feed(data, size);
