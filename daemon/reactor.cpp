@@ -459,13 +459,16 @@ Reactor::handle_readable (Connection *conn)
   }
 }
 
+// @data is read_buffer_ (or a slice of it): whole data frames are unmasked in
+// place there and handed to the Peer from there, with no copy; each message is
+// consumed before the next read into that buffer.
 void
-Reactor::feed (Connection *conn, const uint8_t *data, size_t size)
+Reactor::feed (Connection *conn, uint8_t *data, size_t size)
 {
   while (size > 0 && conn->state != Connection::State::kDone) {
     if (conn->decoder.failed () || conn->decoder.closed ())
       return;  // nothing more to read from this peer: drained until EOF
-    const auto result = conn->decoder.feed (data, size);
+    const auto result = conn->decoder.feed_in_place (data, size);
     data += result.consumed;
     size -= result.consumed;
     if (result.status == ws::FrameDecoder::FeedStatus::Failed) {

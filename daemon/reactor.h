@@ -125,7 +125,7 @@ class Reactor {
   void handle_wakeup ();
   void register_connection (Connection *conn);
   void handle_readable (Connection *conn);
-  void feed (Connection *conn, const uint8_t *data, size_t size);
+  void feed (Connection *conn, uint8_t *data, size_t size);
   void handle_writable (Connection *conn);
   void check_timers ();
   bool send (guint64 id, Opcode opcode, std::span<const uint8_t> payload);

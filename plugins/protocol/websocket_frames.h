@@ -64,8 +64,10 @@ constexpr size_t kDefaultMaxMessageSize = 1024 * 1024;
 
 enum class MessageType : uint8_t { Text, Binary, Ping, Pong, Close };
 
-// One complete message. Views into the decoder: valid until the next call of
-// feed(), take_data() or the decoder's destruction.
+// One complete message. Views into the decoder (or, after feed_in_place(),
+// maybe into the caller's buffer): valid until the next call of feed(),
+// feed_in_place(), take_data() or the decoder's destruction, and for a message
+// from feed_in_place() only as long as the caller leaves its buffer alone.
 struct Message {
   MessageType type = MessageType::Binary;
   // Text/Binary: the reassembled, unmasked payload (Text is valid UTF-8).
@@ -91,6 +93,7 @@ struct DecodeError {
 // slice into the message buffer, and unmasked there in place; the buffer keeps
 // its capacity from message to message. A data message's size is checked
 // against the limit from each frame header, before its payload is buffered.
+// feed_in_place() skips even that copy for a whole data frame in one slice.
 //
 //   while (size > 0) {
 //     auto result = decoder.feed(data, size);
@@ -122,12 +125,26 @@ class FrameDecoder {
   // anything more (RFC 6455 5.5.1): further bytes are consumed and ignored.
   FeedResult feed(const uint8_t *data, size_t size);
 
+  // feed() for a buffer the caller lets the decoder write to, with no copy for
+  // the common case: when the decoder is between messages and @data starts
+  // with a whole unfragmented Text or Binary frame that passes every check of
+  // feed(), the payload is unmasked in place in @data and message().payload
+  // points into @data, so it is valid only until the caller reuses @data (or
+  // calls take_data(), which copies it). Anything else (control frames,
+  // fragments, a frame cut by the end of the slice, errors, a decoder that is
+  // closed or failed) goes through feed() unchanged, so the results, the
+  // consumed counts and the errors are exactly those of feed() for the same
+  // bytes. The bytes of @data that were consumed may have been rewritten
+  // either way; bytes after result.consumed are untouched.
+  FeedResult feed_in_place(uint8_t *data, size_t size);
+
   // The message completed by the last feed() that returned Message.
   const Message &message() const { return message_; }
 
   // Moves the last Text or Binary message's payload out, so it can outlive
   // the next feed() with no copy; message().payload becomes empty and the
-  // next message gets a fresh buffer. Empty for any other message type.
+  // next message gets a fresh buffer. Empty for any other message type. A
+  // message that feed_in_place() left in the caller's buffer is copied.
   std::string take_data();
 
   bool failed() const { return state_ == State::Failed; }
@@ -144,6 +161,7 @@ class FrameDecoder {
   FeedResult start_frame(size_t consumed);
   FeedResult finish_frame(size_t consumed);
   FeedResult fail(size_t consumed, uint16_t code, std::string_view reason);
+  bool take_whole_frame(uint8_t *data, size_t size, size_t &consumed);
 
   size_t max_message_size_;
   State state_ = State::Header;
@@ -168,6 +186,7 @@ class FrameDecoder {
   size_t control_size_ = 0;
 
   Message message_;
+  bool message_in_place_ = false;  // message_.payload points into a caller's buffer
   DecodeError error_;
 };
 

@@ -2,13 +2,16 @@
 // the message size limit and how the stream is sliced. Decoding must never
 // crash, and must give the same messages and the same error whether the bytes
 // come in one slice or in many; every message must obey RFC 6455 and survive
-// a client-side re-encode and decode unchanged.
+// a client-side re-encode and decode unchanged. feed_in_place(), over a copy
+// sliced the same way, must give exactly what feed() gives: the same results
+// (consumed counts included), messages and error.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/websocket_frames.h"
@@ -26,6 +29,7 @@ struct Decoded {
 };
 
 struct Outcome {
+  std::vector<std::pair<size_t, uint8_t>> results;  // consumed, status
   std::vector<Decoded> messages;
   bool failed = false;
   uint16_t error_code = 0;
@@ -61,10 +65,13 @@ void check_message(const Message &message, size_t max_size) {
   }
 }
 
-// Feeds @data in slices whose sizes come from @seed (all of it when 0).
-Outcome decode(const uint8_t *data, size_t size, size_t max_size, uint32_t seed) {
+// Feeds @data in slices whose sizes come from @seed (all of it when 0),
+// through feed(), or through feed_in_place() on a copy of each slice.
+Outcome decode(const uint8_t *data, size_t size, size_t max_size, uint32_t seed,
+               bool in_place = false) {
   FrameDecoder decoder(max_size);
   Outcome outcome;
+  std::vector<uint8_t> copy;
   size_t pos = 0;
   uint32_t state = seed;
   while (pos < size) {
@@ -73,11 +80,14 @@ Outcome decode(const uint8_t *data, size_t size, size_t max_size, uint32_t seed)
       state = state * 1103515245u + 12345u;
       slice = std::min<size_t>(slice, 1 + (state >> 16) % 9);
     }
-    const uint8_t *slice_data = data + pos;
+    copy.assign(data + pos, data + pos + slice);  // what recv() wrote
+    uint8_t *slice_data = copy.data();
     size_t left = slice;
     while (left > 0) {
-      auto result = decoder.feed(slice_data, left);
+      auto result = in_place ? decoder.feed_in_place(slice_data, left)
+                             : decoder.feed(slice_data, left);
       check(result.consumed <= left);
+      outcome.results.push_back({result.consumed, static_cast<uint8_t>(result.status)});
       slice_data += result.consumed;
       left -= result.consumed;
       if (result.status == FrameDecoder::FeedStatus::Message) {
@@ -155,7 +165,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   const Outcome whole = decode(data, size, max_size, 0);
   const Outcome sliced = decode(data, size, max_size, seed);
-  check(whole == sliced);
+  check(whole.messages == sliced.messages && whole.failed == sliced.failed &&
+        whole.error_code == sliced.error_code && whole.error_reason == sliced.error_reason);
+  check(decode(data, size, max_size, 0, true) == whole);
+  check(decode(data, size, max_size, seed, true) == sliced);
 
   const std::vector<uint8_t> again = reencode(whole.messages);
   const Outcome redecoded = decode(again.data(), again.size(), max_size, seed);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace std::string_literals;
@@ -427,6 +428,310 @@ void test_closed_ignores_rest() {
   g_assert_false(decoder.failed());
 }
 
+// ---- feed_in_place ------------------------------------------------------------
+
+// Every result of one decoder over a stream: what feed() (or feed_in_place())
+// returned each time, the messages and the error.
+struct Trace {
+  std::vector<std::pair<size_t, FeedStatus>> results;
+  std::vector<Expected> messages;
+  bool failed = false;
+  uint16_t error_code = 0;
+  std::string error_reason;
+  size_t in_place = 0;  // messages whose payload was in the slice
+
+  bool same_outcome(const Trace &other) const {
+    return messages == other.messages && failed == other.failed &&
+           error_code == other.error_code && error_reason == other.error_reason;
+  }
+};
+
+// Feeds @stream in slices of the sizes @slices gives (the rest in one when they
+// run out), each slice first copied into a buffer of its own as recv() would.
+Trace trace(const Bytes &stream, bool in_place, const std::vector<size_t> &slices,
+            size_t max_size = kDefaultMaxMessageSize) {
+  FrameDecoder decoder(max_size);
+  Trace trace;
+  size_t pos = 0;
+  for (size_t n = 0; pos < stream.size() && !trace.failed; n++) {
+    const size_t slice = std::min(stream.size() - pos,
+                                  n < slices.size() ? slices[n] : stream.size());
+    std::vector<uint8_t> buffer(stream.begin() + pos, stream.begin() + pos + slice);
+    uint8_t *at = buffer.data();
+    size_t left = slice;
+    while (left > 0) {
+      auto result = in_place ? decoder.feed_in_place(at, left) : decoder.feed(at, left);
+      g_assert_cmpuint(result.consumed, <=, left);
+      trace.results.emplace_back(result.consumed, result.status);
+      if (result.status == FeedStatus::Message) {
+        const Message &message = decoder.message();
+        if (!message.payload.empty() && message.payload.data() >= at &&
+            message.payload.data() < at + left)
+          trace.in_place++;
+        trace.messages.push_back({message.type, Bytes(message.text()), message.close_code});
+      } else if (result.status == FeedStatus::Failed) {
+        trace.failed = true;
+        trace.error_code = decoder.error().close_code;
+        trace.error_reason = decoder.error().reason;
+        break;
+      }
+      at += result.consumed;
+      left -= result.consumed;
+    }
+    pos += slice;
+  }
+  return trace;
+}
+
+std::vector<size_t> bytewise(size_t size) { return std::vector<size_t>(size, 1); }
+
+std::vector<size_t> random_slices(size_t size, guint32 seed) {
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+  std::vector<size_t> slices;
+  for (size_t total = 0; total < size;) {
+    slices.push_back(g_rand_int_range(rand, 1, 40));
+    total += slices.back();
+  }
+  return slices;
+}
+
+// The same results as feed() under the same slicing, consumed counts included.
+void assert_same_trace(const Trace &in_place, const Trace &copied) {
+  g_assert_cmpuint(in_place.results.size(), ==, copied.results.size());
+  for (size_t i = 0; i < copied.results.size(); i++) {
+    g_assert_cmpuint(in_place.results[i].first, ==, copied.results[i].first);
+    g_assert_cmpint(static_cast<int>(in_place.results[i].second), ==,
+                    static_cast<int>(copied.results[i].second));
+  }
+  assert_messages(in_place.messages, copied.messages);
+  g_assert_cmpint(in_place.failed, ==, copied.failed);
+  g_assert_cmpuint(in_place.error_code, ==, copied.error_code);
+  g_assert_cmpstr(in_place.error_reason.c_str(), ==, copied.error_reason.c_str());
+}
+
+// Differential: feed_in_place() gives what feed() gives, whole, byte by byte
+// and in random slices; and whole through feed_in_place() the same outcome as
+// byte by byte through feed().
+void check_same_as_feed(const Bytes &stream, size_t max_size) {
+  const Trace by_byte = trace(stream, false, bytewise(stream.size()), max_size);
+  const Trace whole = trace(stream, true, {}, max_size);
+  g_assert_true(whole.same_outcome(by_byte));
+  assert_same_trace(whole, trace(stream, false, {}, max_size));
+  assert_same_trace(trace(stream, true, bytewise(stream.size()), max_size), by_byte);
+  for (guint32 seed : {1u, 2u, 3u}) {
+    const auto slices = random_slices(stream.size(), seed);
+    assert_same_trace(trace(stream, true, slices, max_size),
+                      trace(stream, false, slices, max_size));
+  }
+}
+
+void test_in_place_valid_case(gconstpointer data) {
+  const auto &c = *static_cast<const ValidCase *>(data);
+  check_same_as_feed(c.stream, c.max_size);
+}
+
+void test_in_place_error_case(gconstpointer data) {
+  const auto &c = *static_cast<const ErrorCase *>(data);
+  check_same_as_feed(c.stream, c.max_size);
+}
+
+FrameDecoder::FeedResult feed_in_place(FrameDecoder &decoder, std::vector<uint8_t> &buffer,
+                                       size_t offset = 0) {
+  return decoder.feed_in_place(buffer.data() + offset, buffer.size() - offset);
+}
+
+std::vector<uint8_t> buffer_of(const Bytes &bytes) { return {bytes.begin(), bytes.end()}; }
+
+void assert_status(FrameDecoder::FeedResult result, FeedStatus status) {
+  g_assert_cmpint(static_cast<int>(result.status), ==, static_cast<int>(status));
+}
+
+// The payload is unmasked where it lies: message() points into the slice.
+void test_in_place_whole_frames() {
+  const Bytes media = "{\"event\":\"media\",\"media\":{\"payload\":\"caf\xc3\xa9\"}}";
+  const Bytes b300 = sample_payload(300);
+  const Bytes b70k = sample_payload(70000);
+  const struct {
+    Bytes frame;
+    MessageType type;
+    Bytes payload;
+    size_t header;
+  } cases[] = {
+      {text(media), MessageType::Text, media, 6},
+      {binary("\xff\x00\xfe"s), MessageType::Binary, "\xff\x00\xfe"s, 6},
+      {binary(b300), MessageType::Binary, b300, 8},
+      {text(Bytes(300, 'x')), MessageType::Text, Bytes(300, 'x'), 8},
+      {binary(b70k), MessageType::Binary, b70k, 14},
+      {text(""), MessageType::Text, "", 6},
+  };
+  for (const auto &c : cases) {
+    FrameDecoder decoder;
+    std::vector<uint8_t> buffer = buffer_of(c.frame);
+    auto result = feed_in_place(decoder, buffer);
+    assert_status(result, FeedStatus::Message);
+    g_assert_cmpuint(result.consumed, ==, buffer.size());
+    const Message &message = decoder.message();
+    g_assert_cmpint(static_cast<int>(message.type), ==, static_cast<int>(c.type));
+    g_assert_true(message.payload.data() == buffer.data() + c.header);
+    g_assert_cmpmem(message.payload.data(), message.payload.size(), c.payload.data(),
+                    c.payload.size());
+  }
+}
+
+void test_in_place_several_frames() {
+  const Bytes stream = text("one") + binary("two") + text("three");
+  std::vector<uint8_t> buffer = buffer_of(stream);
+  FrameDecoder decoder;
+  size_t offset = 0;
+  for (const char *want : {"one", "two", "three"}) {
+    auto result = feed_in_place(decoder, buffer, offset);
+    assert_status(result, FeedStatus::Message);
+    g_assert_true(decoder.message().payload.data() == buffer.data() + offset + 6);
+    g_assert_true(Bytes(decoder.message().text()) == want);
+    offset += result.consumed;
+  }
+  g_assert_cmpuint(offset, ==, buffer.size());
+}
+
+// A frame the slice cuts goes through feed(): same message, in the decoder's
+// own buffer; the next whole frame is in place again.
+void test_in_place_split_frame() {
+  const Bytes stream = text("Hello, split") + text("whole");
+  for (size_t cut = 1; cut < text("Hello, split").size(); cut++) {
+    FrameDecoder decoder;
+    std::vector<uint8_t> first(stream.begin(), stream.begin() + cut);
+    std::vector<uint8_t> second(stream.begin() + cut, stream.end());
+    auto result = feed_in_place(decoder, first);
+    assert_status(result, FeedStatus::NeedMore);
+    g_assert_cmpuint(result.consumed, ==, cut);
+    result = feed_in_place(decoder, second);
+    assert_status(result, FeedStatus::Message);
+    g_assert_true(Bytes(decoder.message().text()) == "Hello, split");
+    g_assert_false(decoder.message().payload.data() >= second.data() &&
+                   decoder.message().payload.data() < second.data() + second.size());
+    const size_t offset = result.consumed;
+    result = feed_in_place(decoder, second, offset);
+    assert_status(result, FeedStatus::Message);
+    g_assert_true(decoder.message().payload.data() == second.data() + offset + 6);
+    g_assert_true(Bytes(decoder.message().text()) == "whole");
+  }
+}
+
+// Frames the fast path declines fail exactly as through feed(): code, reason
+// and the bytes consumed up to the bad one.
+void test_in_place_errors() {
+  const struct {
+    const char *name;
+    Bytes stream;
+    uint16_t code;
+    size_t max_size;
+  } cases[] = {
+      {"invalid-utf8", text("Hello \xff world"), 1007, kDefaultMaxMessageSize},
+      {"utf8-cut", text("caf\xc3"), 1007, kDefaultMaxMessageSize},
+      {"surrogate", text("\xed\xa0\x80"), 1007, kDefaultMaxMessageSize},
+      {"rsv1", client_frame(0xc1, "Hi"), 1002, kDefaultMaxMessageSize},
+      {"rsv3-binary", client_frame(0x92, "Hi"), 1002, kDefaultMaxMessageSize},
+      {"unmasked", "\x81\x05Hello"s, 1002, kDefaultMaxMessageSize},
+      {"oversize", text("0123456789abcdefg"), 1009, 16},
+      {"oversize-16bit", binary(Bytes(200, 'x')), 1009, 199},
+      {"64bit-top-bit", "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x01"s + "\x00\x00\x00\x00x"s,
+       1002, kDefaultMaxMessageSize},
+      {"unknown-opcode", client_frame(0x83, "x"), 1002, kDefaultMaxMessageSize},
+  };
+  for (const auto &c : cases) {
+    FrameDecoder in_place(c.max_size), copied(c.max_size);
+    std::vector<uint8_t> buffer = buffer_of(c.stream);
+    auto got = feed_in_place(in_place, buffer);
+    auto want = copied.feed(reinterpret_cast<const uint8_t *>(c.stream.data()),
+                            c.stream.size());
+    g_test_message("%s", c.name);
+    assert_status(got, FeedStatus::Failed);
+    assert_status(want, FeedStatus::Failed);
+    g_assert_cmpuint(got.consumed, ==, want.consumed);
+    g_assert_cmpuint(in_place.error().close_code, ==, c.code);
+    g_assert_cmpuint(copied.error().close_code, ==, c.code);
+    g_assert_cmpstr(in_place.error().reason.c_str(), ==, copied.error().reason.c_str());
+    g_assert_true(in_place.failed());
+    assert_status(feed_in_place(in_place, buffer), FeedStatus::Failed);
+  }
+}
+
+// RFC 6455 asks for the shortest length encoding; feed() does not enforce it,
+// so neither does the fast path: the same message, in place.
+void test_in_place_non_minimal_length() {
+  const Bytes frames[] = {
+      "\x82\xfe\x00\x03"s + "\x00\x00\x00\x00"s + "abc",
+      "\x81\xff\x00\x00\x00\x00\x00\x00\x00\x03"s + "\x01\x02\x03\x04"s + "\x60\x60\x60"s,
+  };
+  for (const Bytes &frame : frames) {
+    FrameDecoder decoder;
+    std::vector<uint8_t> buffer = buffer_of(frame);
+    assert_status(feed_in_place(decoder, buffer), FeedStatus::Message);
+    g_assert_true(Bytes(decoder.message().text()) == "abc");
+    g_assert_true(decoder.message().payload.data() == buffer.data() + buffer.size() - 3);
+    check_same_as_feed(frame, kDefaultMaxMessageSize);
+  }
+}
+
+// Control frames and fragments go through feed(); the whole frames around
+// them stay in place.
+void test_in_place_control_frames() {
+  const Bytes stream = text("a") + ping("p") + binary("b") + pong("") + text("c", false) +
+                       ping("q") + continuation("d") + text("e") + close_frame(1000, "bye") +
+                       text("late");
+  std::vector<uint8_t> buffer = buffer_of(stream);
+  FrameDecoder decoder;
+  const struct {
+    MessageType type;
+    const char *payload;
+    bool in_place;
+  } want[] = {
+      {MessageType::Text, "a", true},   {MessageType::Ping, "p", false},
+      {MessageType::Binary, "b", true}, {MessageType::Pong, "", false},
+      {MessageType::Ping, "q", false},  {MessageType::Text, "cd", false},
+      {MessageType::Text, "e", true},   {MessageType::Close, "bye", false},
+  };
+  size_t offset = 0;
+  for (const auto &w : want) {
+    auto result = feed_in_place(decoder, buffer, offset);
+    assert_status(result, FeedStatus::Message);
+    const Message &message = decoder.message();
+    g_assert_cmpint(static_cast<int>(message.type), ==, static_cast<int>(w.type));
+    g_assert_true(Bytes(message.text()) == w.payload);
+    const bool in_buffer = message.payload.data() >= buffer.data() + offset &&
+                           message.payload.data() < buffer.data() + buffer.size();
+    g_assert_cmpint(in_buffer, ==, w.in_place);
+    offset += result.consumed;
+  }
+  g_assert_true(decoder.closed());
+  auto result = feed_in_place(decoder, buffer, offset);
+  assert_status(result, FeedStatus::NeedMore);
+  g_assert_cmpuint(offset + result.consumed, ==, buffer.size());
+}
+
+// take_data() copies a payload that lives in the caller's buffer.
+void test_in_place_take_data() {
+  std::vector<uint8_t> buffer = buffer_of(text("in place"));
+  FrameDecoder decoder;
+  assert_status(feed_in_place(decoder, buffer), FeedStatus::Message);
+  std::string taken = decoder.take_data();
+  std::fill(buffer.begin(), buffer.end(), 0);
+  g_assert_cmpstr(taken.c_str(), ==, "in place");
+  g_assert_cmpuint(decoder.message().payload.size(), ==, 0);
+  g_assert_true(decoder.take_data().empty());
+  // A later copied message still moves out of the decoder.
+  const Bytes cut = binary("copied");
+  std::vector<uint8_t> head(cut.begin(), cut.begin() + 3), tail(cut.begin() + 3, cut.end());
+  feed_in_place(decoder, head);
+  assert_status(feed_in_place(decoder, tail), FeedStatus::Message);
+  g_assert_cmpstr(decoder.take_data().c_str(), ==, "copied");
+  // After a NeedMore, the last in-place message is gone, as after feed().
+  buffer = buffer_of(text("again"));
+  assert_status(feed_in_place(decoder, buffer), FeedStatus::Message);
+  feed_in_place(decoder, head);
+  g_assert_true(decoder.take_data().empty());
+}
+
 // ---- Encoders ---------------------------------------------------------------
 
 struct EncoderCase {
@@ -671,6 +976,24 @@ int main(int argc, char **argv) {
                   test_ping_does_not_disturb_message);
   g_test_add_func("/websocket/decoder/take-data", test_take_data);
   g_test_add_func("/websocket/decoder/closed-ignores-rest", test_closed_ignores_rest);
+  g_test_add_func("/websocket/in-place/whole-frames", test_in_place_whole_frames);
+  g_test_add_func("/websocket/in-place/several-frames-one-slice", test_in_place_several_frames);
+  g_test_add_func("/websocket/in-place/split-frame-falls-back", test_in_place_split_frame);
+  g_test_add_func("/websocket/in-place/errors-as-feed", test_in_place_errors);
+  g_test_add_func("/websocket/in-place/non-minimal-length", test_in_place_non_minimal_length);
+  g_test_add_func("/websocket/in-place/control-frames-between-messages",
+                  test_in_place_control_frames);
+  g_test_add_func("/websocket/in-place/take-data-copies", test_in_place_take_data);
+  for (const ValidCase &c : kValid) {
+    g_autofree gchar *path =
+        g_strdup_printf("/websocket/in-place/same-as-feed/%s", c.name.c_str());
+    g_test_add_data_func(path, &c, test_in_place_valid_case);
+  }
+  for (const ErrorCase &c : kErrors) {
+    g_autofree gchar *path =
+        g_strdup_printf("/websocket/in-place/same-as-feed/error-%s", c.name.c_str());
+    g_test_add_data_func(path, &c, test_in_place_error_case);
+  }
   for (const EncoderCase &c : kEncoderCases)
     g_test_add_data_func(c.path, &c, test_encoder);
   for (const LengthCase &c : kLengthCases) {
