@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -156,6 +157,25 @@ std::string item_truncate(std::string_view item_id, int64_t audio_end_ms) {
   out += std::to_string(audio_end_ms);
   out += '}';
   return out;
+}
+
+bool is_handled_event_type(std::string_view type) {
+  static constexpr std::string_view kHandled[] = {
+      "response.output_audio.delta",
+      "response.audio.delta",
+      "response.output_audio.done",
+      "response.audio.done",
+      "response.done",
+      "input_audio_buffer.speech_started",
+      "input_audio_buffer.speech_stopped",
+      "conversation.item.input_audio_transcription.completed",
+      "response.output_audio_transcript.done",
+      "response.audio_transcript.done",
+      "error",
+      "session.created",
+      "session.updated",
+  };
+  return std::find(std::begin(kHandled), std::end(kHandled), type) != std::end(kHandled);
 }
 
 ServerEvent parse_server_event(std::string_view text) {

@@ -141,4 +141,7 @@ using ServerEvent =
 // ParseError; numbers may come as JSON numbers or decimal strings.
 ServerEvent parse_server_event(std::string_view text);
 
+// Whether parse_server_event reads events of @type into anything but Unknown.
+bool is_handled_event_type(std::string_view type);
+
 }  // namespace callstream::realtime

@@ -3,7 +3,9 @@
 // answer identical to parse_server_event's.
 #include "protocol/realtime_delta.h"
 
+#include "protocol/json_fields.h"
 #include "protocol/plain_json.h"
+#include "protocol/realtime.h"
 
 namespace callstream::realtime_delta {
 namespace {
@@ -71,6 +73,28 @@ std::optional<PlainDelta> read(std::string_view text) {
   if ((seen & kRequired) != kRequired)
     return std::nullopt;
   return delta;
+}
+
+std::optional<std::string_view> read_unhandled_type(std::string_view text) {
+  if (text.empty() || text.find("\\u") != std::string_view::npos ||
+      json_fields::raw_text_problem(text))
+    return std::nullopt;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  if (parser.parse(text.data(), text.size()).get_object().get(root) != simdjson::SUCCESS)
+    return std::nullopt;
+  std::optional<std::string_view> type;
+  for (const simdjson::dom::key_value_pair field : root) {
+    if (field.key != "type")
+      continue;
+    std::string_view value;
+    if (type || field.value.get_string().get(value) != simdjson::SUCCESS)
+      return std::nullopt;
+    type = value;
+  }
+  if (!type || realtime::is_handled_event_type(*type))
+    return std::nullopt;
+  return type;
 }
 
 }  // namespace callstream::realtime_delta

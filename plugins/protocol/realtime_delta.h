@@ -35,4 +35,18 @@ struct PlainDelta {
 
 std::optional<PlainDelta> read(std::string_view text);
 
+// A server event the bridge only logs, i.e. one parse_server_event reads as
+// Unknown{type} (realtime::is_handled_event_type says no): response.created,
+// the output item and content part events, transcript deltas, rate limits...
+// About one in three of what the model sends in a short reply. Read with
+// simdjson's DOM parser, which checks the whole text as json-glib does,
+// keeping only the type; nullopt (json-glib decides, with its error
+// messages) for anything else or anything doubtful: a text simdjson or
+// json_fields::raw_text_problem refuses, a root that is not an object, no
+// "type" or more than one, a "type" that is not a string, any \u escape (NUL
+// and lone surrogates are where the two parsers could differ), a number
+// simdjson cannot hold. The view is into this thread's parser: valid until
+// its next read_unhandled_type().
+std::optional<std::string_view> read_unhandled_type(std::string_view text);
+
 }  // namespace callstream::realtime_delta

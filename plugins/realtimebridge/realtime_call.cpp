@@ -206,6 +206,12 @@ RealtimeCall::on_server_text (std::string_view text)
     on_audio_delta (plain->item_id, plain->delta);
     return;
   }
+  // Most of the rest: events it only logs, without a JSON tree either.
+  if (auto type = realtime_delta::read_unhandled_type (text)) {
+    GST_CAT_LOG_OBJECT (category_, element_, "server event %.*s",
+        static_cast<int> (type->size ()), type->data ());
+    return;
+  }
   realtime::ServerEvent event = realtime::parse_server_event (text);
   if (auto *delta = std::get_if<realtime::AudioDelta> (&event)) {
     on_audio_delta (delta->item_id, delta->delta);

@@ -5,6 +5,7 @@
 // keys, escapes, numbers, and every truncation of a frame).
 #include <glib.h>
 
+#include <cstring>
 #include <string>
 #include <variant>
 #include <vector>
@@ -189,16 +190,25 @@ test_generated_frames ()
   g_assert_cmpuint (declined, >, 300);
 }
 
+// Every cut of @text short of its end is declined by @read, and @check
+// compares with parse_server_event all the same.
+template <typename Read, typename Check>
+void
+assert_every_truncation_declined (const std::string &text, Read read, Check check)
+{
+  for (size_t size = 0; size < text.size (); size++) {
+    const std::string_view cut (text.data (), size);
+    const auto result = read (cut);
+    g_assert_false (result.has_value ());
+    check (cut, result);
+  }
+}
+
 void
 test_every_truncation ()
 {
-  const std::string text = kCases[0].text;
-  for (size_t size = 0; size < text.size (); size++) {
-    const std::string_view cut (text.data (), size);
-    const auto plain = callstream::realtime_delta::read (cut);
-    g_assert_false (plain.has_value ());
-    assert_same (cut, plain);
-  }
+  assert_every_truncation_declined (kCases[0].text, callstream::realtime_delta::read,
+      assert_same);
 }
 
 void
@@ -223,6 +233,126 @@ test_threads_have_their_own_parser ()
   g_assert_null (g_thread_join (b));
 }
 
+/* ---- read_unhandled_type: the events the bridge only logs ---- */
+
+struct UnhandledCase {
+  const char *path;
+  const char *text;
+  const char *type;  // what the fast path reads; nullptr: it declines
+};
+
+constexpr UnhandledCase kUnhandledCases[] = {
+  {"/realtime-delta/unhandled/response-created",
+   R"({"type":"response.created","event_id":"event_2","response":{"object":"realtime.response",)"
+   R"("id":"resp_1","status":"in_progress","output":[],"usage":null,"metadata":{"a":[1,2.5,-3e2,)"
+   R"(true,false,null]}}})",
+   "response.created"},
+  {"/realtime-delta/unhandled/content-part-added",
+   R"({"event_id":"e","type":"response.content_part.added","response_id":"r","item_id":"i",)"
+   R"("output_index":0,"content_index":0,"part":{"type":"audio","transcript":""}})",
+   "response.content_part.added"},
+  {"/realtime-delta/unhandled/transcript-delta-with-escapes",
+   R"({"type":"response.output_audio_transcript.delta","delta":"l\u00e0 \"quoted\"\n"})", nullptr},
+  {"/realtime-delta/unhandled/transcript-delta",
+   R"({"type":"response.output_audio_transcript.delta","delta":"h\u00e9llo","item_id":"i"})",
+   nullptr},
+  {"/realtime-delta/unhandled/plain-escapes-read",
+   "{\"type\":\"rate_limits.updated\",\"note\":\"a\\\"b\\\\c\\/d\\n\",\"rate_limits\":[]}",
+   "rate_limits.updated"},
+  {"/realtime-delta/unhandled/non-ascii-type",
+   "{\"type\":\"x.\xc3\xa9v\xc3\xa9nement\"}", "x.\xc3\xa9v\xc3\xa9nement"},
+  {"/realtime-delta/unhandled/empty-type", R"({"type":""})", ""},
+  // Declined: handled events, and everything json-glib should judge.
+  {"/realtime-delta/unhandled/declines-handled-done",
+   R"({"type":"response.done","response":{"id":"r","status":"completed"}})", nullptr},
+  {"/realtime-delta/unhandled/declines-delta",
+   R"({"type":"response.output_audio.delta","item_id":"i","delta":"AAAA"})", nullptr},
+  {"/realtime-delta/unhandled/declines-error",
+   R"({"type":"error","error":{"message":"m"}})", nullptr},
+  {"/realtime-delta/unhandled/declines-no-type", R"({"event_id":"e"})", nullptr},
+  {"/realtime-delta/unhandled/declines-type-twice",
+   R"({"type":"response.created","type":"response.done"})", nullptr},
+  {"/realtime-delta/unhandled/declines-numeric-type", R"({"type":7})", nullptr},
+  {"/realtime-delta/unhandled/declines-null-type", R"({"type":null})", nullptr},
+  {"/realtime-delta/unhandled/declines-array", R"([{"type":"response.created"}])", nullptr},
+  {"/realtime-delta/unhandled/declines-trailing-bytes", R"({"type":"response.created"} x)",
+   nullptr},
+  {"/realtime-delta/unhandled/declines-trailing-comma", R"({"type":"response.created",})",
+   nullptr},
+  {"/realtime-delta/unhandled/declines-bad-utf8", "{\"type\":\"a\xff\"}", nullptr},
+  {"/realtime-delta/unhandled/declines-control-byte", "{\"type\":\"a\x01\"}", nullptr},
+  {"/realtime-delta/unhandled/declines-big-integer",
+   R"({"type":"response.created","n":123456789012345678901234567890})", nullptr},
+  {"/realtime-delta/unhandled/declines-huge-double", R"({"type":"response.created","n":1e400})",
+   nullptr},
+  {"/realtime-delta/unhandled/declines-lone-surrogate",
+   R"({"type":"response.created","s":"\ud800"})", nullptr},
+  {"/realtime-delta/unhandled/declines-escaped-nul", R"({"type":"response.created","s":"\u0000"})",
+   nullptr},
+  {"/realtime-delta/unhandled/declines-deep-nesting",
+   "{\"type\":\"response.created\",\"d\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+   "[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+   nullptr},
+  {"/realtime-delta/unhandled/declines-empty", "", nullptr},
+  {"/realtime-delta/unhandled/declines-nul-byte", "{\"type\":\"response.created\"}", nullptr},
+};
+
+// Whenever the fast path reads a type, parse_server_event says Unknown with
+// that same type.
+void
+assert_unhandled_same (std::string_view text, const std::optional<std::string_view> &type)
+{
+  const rt::ServerEvent reference = rt::parse_server_event (text);
+  if (!type)
+    return;
+  const auto *unknown = std::get_if<rt::Unknown> (&reference);
+  if (unknown == nullptr)
+    g_test_message ("fast path read an unhandled event json-glib does not: %.*s",
+        static_cast<int> (text.size ()), text.data ());
+  g_assert_nonnull (unknown);
+  g_assert_cmpmem (type->data (), type->size (), unknown->type.data (), unknown->type.size ());
+}
+
+void
+test_unhandled_case (gconstpointer data)
+{
+  const UnhandledCase &c = *static_cast<const UnhandledCase *> (data);
+  std::string_view text (c.text);
+  if (g_str_has_suffix (c.path, "nul-byte"))
+    text = std::string_view (c.text, text.size () + 1);
+  const auto type = callstream::realtime_delta::read_unhandled_type (text);
+  g_assert_cmpint (type.has_value (), ==, c.type != nullptr);
+  if (type)
+    g_assert_cmpmem (type->data (), type->size (), c.type, strlen (c.type));
+  assert_unhandled_same (text, type);
+}
+
+// Every type parse_server_event reads into something else is declined, and
+// is_handled_event_type knows each of them.
+void
+test_handled_types_are_declined ()
+{
+  const char *const types[] = { "response.output_audio.delta", "response.audio.delta",
+    "response.output_audio.done", "response.audio.done", "response.done",
+    "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+    "conversation.item.input_audio_transcription.completed",
+    "response.output_audio_transcript.done", "response.audio_transcript.done", "error",
+    "session.created", "session.updated" };
+  for (const char *type : types) {
+    const std::string text = std::string ("{\"type\":\"") + type + "\"}";
+    g_assert_true (rt::is_handled_event_type (type));
+    g_assert_false (callstream::realtime_delta::read_unhandled_type (text).has_value ());
+    g_assert_false (std::holds_alternative<rt::Unknown> (rt::parse_server_event (text)));
+  }
+}
+
+void
+test_unhandled_every_truncation ()
+{
+  assert_every_truncation_declined (kUnhandledCases[0].text,
+      callstream::realtime_delta::read_unhandled_type, assert_unhandled_same);
+}
+
 }  // namespace
 
 int
@@ -236,5 +366,11 @@ main (int argc, char **argv)
   g_test_add_func ("/realtime-delta/every-truncation-declined", test_every_truncation);
   g_test_add_func ("/realtime-delta/threads-have-their-own-parser",
       test_threads_have_their_own_parser);
+  for (const UnhandledCase &c : kUnhandledCases)
+    g_test_add_data_func (c.path, &c, test_unhandled_case);
+  g_test_add_func ("/realtime-delta/unhandled/handled-types-are-declined",
+      test_handled_types_are_declined);
+  g_test_add_func ("/realtime-delta/unhandled/every-truncation-declined",
+      test_unhandled_every_truncation);
   return g_test_run ();
 }
