@@ -222,18 +222,8 @@ Message parse_message(std::string_view text) {
   auto plain = plain_media::read_media_or_mark(text);
   if (!plain)
     return parse_message_with_json_glib(text);
-  // The voicebot flow's mark echoes, one per chunk sent to the caller.
-  if (auto *mark = std::get_if<plain_media::PlainMark>(&*plain))
-    return Mark{mark->sequence_number, std::move(mark->stream_sid),
-                std::move(mark->name)};
-  auto &media = std::get<plain_media::PlainMedia>(*plain);
-  Media message;
-  message.sequence_number = media.sequence_number;
-  message.stream_sid = std::move(media.stream_sid);
-  message.chunk = media.chunk;
-  message.timestamp_ms = media.timestamp;
-  message.payload = std::move(media.payload);
-  return message;
+  // The voicebot flow's mark echoes come this way too, one per chunk sent.
+  return plain_media::to_message<Message, Media, Mark>(std::move(*plain));
 }
 
 }  // namespace callstream::exotel

@@ -51,4 +51,24 @@ std::optional<PlainMedia> read(std::string_view text);
 // A media frame or a mark echo.
 std::optional<PlainMessage> read_media_or_mark(std::string_view text);
 
+// @plain as a provider's message: its Media and Mark structs (Twilio's Media
+// also has the track, "inbound" when absent: its default is kept).
+template <typename Message, typename Media, typename Mark>
+Message to_message(PlainMessage &&plain) {
+  if (auto *mark = std::get_if<PlainMark>(&plain))
+    return Mark{mark->sequence_number, std::move(mark->stream_sid), std::move(mark->name)};
+  auto &media = std::get<PlainMedia>(plain);
+  Media message;
+  message.sequence_number = media.sequence_number;
+  message.stream_sid = std::move(media.stream_sid);
+  if constexpr (requires { message.track; }) {
+    if (media.track)
+      message.track = std::move(*media.track);
+  }
+  message.chunk = media.chunk;
+  message.timestamp_ms = media.timestamp;
+  message.payload = std::move(media.payload);
+  return message;
+}
+
 }  // namespace callstream::plain_media

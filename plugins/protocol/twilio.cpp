@@ -232,19 +232,7 @@ Message parse_message(std::string_view text) {
   auto plain = plain_media::read_media_or_mark(text);
   if (!plain)
     return parse_message_with_json_glib(text);
-  if (auto *mark = std::get_if<plain_media::PlainMark>(&*plain))
-    return Mark{mark->sequence_number, std::move(mark->stream_sid),
-                std::move(mark->name)};
-  auto &media = std::get<plain_media::PlainMedia>(*plain);
-  Media message;
-  message.sequence_number = media.sequence_number;
-  message.stream_sid = std::move(media.stream_sid);
-  if (media.track)
-    message.track = std::move(*media.track);
-  message.chunk = media.chunk;
-  message.timestamp_ms = media.timestamp;
-  message.payload = std::move(media.payload);
-  return message;
+  return plain_media::to_message<Message, Media, Mark>(std::move(*plain));
 }
 
 }  // namespace callstream::twilio
