@@ -471,16 +471,16 @@ FakeRealtimeServer::read_request (Session &s)
       + next_id ("sess_") + "\",\"model\":\"gpt-realtime\",\"output_modalities\":[\"audio\"]}}");
   // The client's first frames may have come with its request.
   if (!rest.empty ())
-    feed (s, reinterpret_cast<const uint8_t *> (rest.data ()), rest.size ());
+    feed (s, reinterpret_cast<uint8_t *> (rest.data ()), rest.size ());
 }
 
 void
-FakeRealtimeServer::feed (Session &s, const uint8_t *data, size_t size)
+FakeRealtimeServer::feed (Session &s, uint8_t *data, size_t size)
 {
   while (size > 0 && s.state == Session::State::kOpen) {
     if (s.decoder.failed () || s.decoder.closed ())
       return;
-    const auto result = s.decoder.feed (data, size);
+    const auto result = s.decoder.feed_in_place (data, size);
     data += result.consumed;
     size -= result.consumed;
     if (result.status == ws::FrameDecoder::FeedStatus::Failed) {

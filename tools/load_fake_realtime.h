@@ -102,7 +102,9 @@ class FakeRealtimeServer {
   void on_readable (Session &s);
   void read_request (Session &s);
   void refuse (Session &s, guint status, const char *reason, const std::string &why);
-  void feed (Session &s, const uint8_t *data, size_t size);
+  // Decodes in place (@data is unmasked where it lies): the messages are
+  // handled before it returns.
+  void feed (Session &s, uint8_t *data, size_t size);
   void on_message (Session &s, std::string_view text);
   void on_rare_message (Session &s, std::string_view text);
   void on_append (Session &s, const uint8_t *audio, size_t size);
