@@ -724,7 +724,8 @@ void test_in_place_take_data() {
   std::vector<uint8_t> head(cut.begin(), cut.begin() + 3), tail(cut.begin() + 3, cut.end());
   feed_in_place(decoder, head);
   assert_status(feed_in_place(decoder, tail), FeedStatus::Message);
-  g_assert_cmpstr(decoder.take_data().c_str(), ==, "copied");
+  const std::string copied = decoder.take_data();
+  g_assert_cmpstr(copied.c_str(), ==, "copied");
   // After a NeedMore, the last in-place message is gone, as after feed().
   buffer = buffer_of(text("again"));
   assert_status(feed_in_place(decoder, buffer), FeedStatus::Message);
