@@ -41,10 +41,7 @@ push_message_direct (GstElement *element, gboolean text, const guint8 *data, gsi
     gconstpointer user_data)
 {
   const auto inputs_of = reinterpret_cast<SourceInputs::InputsOf> (user_data);
-  SourceInputs *inputs = inputs_of (element);
-  if (text)
-    return inputs->receive_text (std::string_view (reinterpret_cast<const char *> (data), size));
-  return inputs->receive_binary (data, size);
+  return inputs_of (element)->receive_bytes (text, data, size);
 }
 
 GstFlowReturn
@@ -343,7 +340,13 @@ SourceInputs::receive_message (SoupWebsocketDataType type, GBytes *message)
   g_return_val_if_fail (message != nullptr, GST_FLOW_ERROR);
   gsize size = 0;
   const auto *data = static_cast<const uint8_t *> (g_bytes_get_data (message, &size));
-  if (type == SOUP_WEBSOCKET_DATA_TEXT)
+  return receive_bytes (type == SOUP_WEBSOCKET_DATA_TEXT, data, size);
+}
+
+GstFlowReturn
+SourceInputs::receive_bytes (bool text, const uint8_t *data, size_t size)
+{
+  if (text)
     return receive_text (std::string_view (reinterpret_cast<const char *> (data), size));
   return receive_binary (data, size);
 }

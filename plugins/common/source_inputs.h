@@ -85,6 +85,8 @@ class SourceInputs {
   GstFlowReturn receive_end (const char *why);
   // The push-message action signal: text or binary, by @type.
   GstFlowReturn receive_message (SoupWebsocketDataType type, GBytes *message);
+  // The same for a message as bytes (CallstreamMessageInput): text when @text.
+  GstFlowReturn receive_bytes (bool text, const uint8_t *data, size_t size);
 
  private:
   struct Settings;
