@@ -187,15 +187,15 @@ bool is_valid_utf8(std::span<const uint8_t> bytes) {
   return validator.feed(bytes.data(), bytes.size()) && validator.complete();
 }
 
-FrameDecoder::FrameDecoder(size_t max_message_size)
-    : max_message_size_(max_message_size) {}
+FrameDecoder::FrameDecoder(size_t max_message_size, Sender sender)
+    : max_message_size_(max_message_size), masked_(sender == Sender::Client) {}
 
 bool FrameDecoder::is_control() const {
   return (static_cast<uint8_t>(opcode_) & 0x8) != 0;
 }
 
 size_t FrameDecoder::header_size() const {
-  size_t size = 2 + 4;  // client frames always carry a masking key
+  size_t size = masked_ ? 2 + 4 : 2;
   uint8_t length = header_[1] & kLengthBits;
   if (length == kLength16)
     size += 2;
@@ -232,8 +232,10 @@ FrameDecoder::FeedResult FrameDecoder::check_header_byte(size_t consumed) {
       return fail(consumed, close_code::kProtocolError,
                   "new data frame inside a fragmented message");
   } else if (header_have_ == 2) {
-    if (!(header_[1] & kMaskBit))
+    if (masked_ && !(header_[1] & kMaskBit))
       return fail(consumed, close_code::kProtocolError, "unmasked client frame");
+    if (!masked_ && (header_[1] & kMaskBit))
+      return fail(consumed, close_code::kProtocolError, "masked server frame");
     if ((header_[0] & 0x8) && (header_[1] & kLengthBits) > kMaxControlPayload)
       return fail(consumed, close_code::kProtocolError,
                   "control frame payload over 125 bytes");
@@ -257,7 +259,8 @@ FrameDecoder::FeedResult FrameDecoder::start_frame(size_t consumed) {
   }
   fin_ = (header_[0] & kFin) != 0;
   opcode_ = static_cast<Opcode>(header_[0] & kOpcodeBits);
-  std::memcpy(mask_.data(), header_.data() + at, 4);
+  if (masked_)
+    std::memcpy(mask_.data(), header_.data() + at, 4);
   header_have_ = 0;
 
   if (is_control()) {
@@ -329,18 +332,20 @@ FrameDecoder::FeedResult FrameDecoder::finish_frame(size_t consumed) {
 // starts with a whole FIN Text or Binary frame that feed() would accept as a
 // message; then @consumed is its size. False leaves @data as it was.
 bool FrameDecoder::take_whole_frame(uint8_t *data, size_t size, size_t &consumed) {
-  if (size < 2 + 4)
+  const size_t key_size = masked_ ? 4 : 0;
+  if (size < 2 + key_size)
     return false;
   const uint8_t first = data[0];
   const uint8_t second = data[1];
   // FIN, no reserved bits, opcode Text or Binary; then the mask bit.
-  if ((first != (kFin | 0x1) && first != (kFin | 0x2)) || !(second & kMaskBit))
+  if ((first != (kFin | 0x1) && first != (kFin | 0x2)) ||
+      ((second & kMaskBit) != 0) != masked_)
     return false;
   uint64_t length = second & kLengthBits;
   size_t at = 2;
   if (length == kLength16 || length == kLength64) {
     const size_t bytes = length == kLength16 ? 2 : 8;
-    if (size < at + bytes + 4)
+    if (size < at + bytes + key_size)
       return false;
     length = 0;
     for (size_t i = 0; i < bytes; i++)
@@ -348,23 +353,28 @@ bool FrameDecoder::take_whole_frame(uint8_t *data, size_t size, size_t &consumed
     at += bytes;
   }
   // Covers the 64-bit top bit too: feed() reports whichever applies.
-  if (length > max_message_size_ || length > size - at - 4)
+  if (length > max_message_size_ || length > size - at - key_size)
     return false;
-  std::array<uint8_t, 4> mask;
-  std::memcpy(mask.data(), data + at, 4);
-  uint8_t *payload = data + at + 4;
+  std::array<uint8_t, 4> mask{};
+  std::memcpy(mask.data(), data + at, key_size);
+  uint8_t *payload = data + at + key_size;
   const size_t payload_size = static_cast<size_t>(length);
-  const bool ascii = apply_mask(payload, payload_size, mask, 0);
   const bool is_text = first == (kFin | 0x1);
-  if (is_text && !ascii &&
-      !simdjson::validate_utf8(reinterpret_cast<const char *>(payload), payload_size)) {
-    apply_mask(payload, payload_size, mask, 0);  // as it came, for feed() to refuse
+  if (masked_) {
+    const bool ascii = apply_mask(payload, payload_size, mask, 0);
+    if (is_text && !ascii &&
+        !simdjson::validate_utf8(reinterpret_cast<const char *>(payload), payload_size)) {
+      apply_mask(payload, payload_size, mask, 0);  // as it came, for feed() to refuse
+      return false;
+    }
+  } else if (is_text &&
+             !simdjson::validate_utf8(reinterpret_cast<const char *>(payload), payload_size)) {
     return false;
   }
   message_ = Message{is_text ? MessageType::Text : MessageType::Binary,
                      std::span<const uint8_t>(payload, payload_size), 0};
   message_in_place_ = true;
-  consumed = at + 4 + payload_size;
+  consumed = at + key_size + payload_size;
   return true;
 }
 
@@ -427,7 +437,8 @@ FrameDecoder::FeedResult FrameDecoder::feed(const uint8_t *data, size_t size) {
           data_.append(reinterpret_cast<const char *>(data + pos), chunk);
           dest = reinterpret_cast<uint8_t *>(data_.data()) + old_size;
         }
-        apply_mask(dest, chunk, mask_, mask_offset_);
+        if (masked_)
+          apply_mask(dest, chunk, mask_, mask_offset_);
         pos += chunk;
         payload_left_ -= chunk;
         mask_offset_ = (mask_offset_ + chunk) & 3;

@@ -1,6 +1,7 @@
-// RFC 6455 framing for the daemon's media reactor: an incremental decoder of
-// client frames and encoders of server frames. No GStreamer, no sockets, no
-// extensions (a peer that sets RSV bits is refused). Never throws.
+// RFC 6455 framing for the daemon's media reactor and the realtimebridge's
+// client: an incremental decoder of client frames (or of server frames),
+// encoders of server frames and of masked client frames. No GStreamer, no
+// sockets, no extensions (a peer that sets RSV bits is refused). Never throws.
 #pragma once
 
 #include <array>
@@ -88,7 +89,12 @@ struct DecodeError {
   std::string reason;  // one line, for a log or the Close frame
 };
 
-// Streaming decoder of the frames a client sends to a server. Bytes may be fed
+// Whose frames a FrameDecoder reads: a client's are masked, a server's are not
+// (RFC 6455 5.1), and a frame the other way round fails the connection (1002).
+enum class Sender : uint8_t { Client, Server };
+
+// Streaming decoder of the frames a client sends to a server (or, made with
+// Sender::Server, of the frames a server sends to a client). Bytes may be fed
 // in slices of any size. Payload bytes are copied once, straight from the
 // slice into the message buffer, and unmasked there in place; the buffer keeps
 // its capacity from message to message. A data message's size is checked
@@ -117,7 +123,8 @@ class FrameDecoder {
     FeedStatus status = FeedStatus::NeedMore;
   };
 
-  explicit FrameDecoder(size_t max_message_size = kDefaultMaxMessageSize);
+  explicit FrameDecoder(size_t max_message_size = kDefaultMaxMessageSize,
+                        Sender sender = Sender::Client);
 
   // Consumes bytes up to the end of the first message that completes in them
   // (then stops, so it can be read), or up to the first error (the bad byte
@@ -164,6 +171,7 @@ class FrameDecoder {
   bool take_whole_frame(uint8_t *data, size_t size, size_t &consumed);
 
   size_t max_message_size_;
+  bool masked_;  // Sender::Client: every frame carries a masking key
   State state_ = State::Header;
 
   // The frame being read.
@@ -223,7 +231,8 @@ bool append_close(std::vector<uint8_t> &out, uint16_t code, std::string_view rea
 void append_close_empty(std::string &out);
 void append_close_empty(std::vector<uint8_t> &out);
 
-// A masked frame as a client sends it; for tests and test clients.
+// A masked frame as a client sends it, masked while the payload is copied in
+// (@mask must be unpredictable to the network: RFC 6455 10.3).
 void append_client_frame(std::vector<uint8_t> &out, Opcode opcode,
                          std::span<const uint8_t> payload, std::array<uint8_t, 4> mask,
                          bool fin = true);

@@ -93,8 +93,9 @@ enum class Split { Whole, Bytewise, Random };
 
 // Feeds @stream as one slice, byte by byte, or in random slices (fixed seed),
 // collecting every message and the error; checks feed()'s contract as it goes.
-Outcome decode(const Bytes &stream, Split split, size_t max_size = kDefaultMaxMessageSize) {
-  FrameDecoder decoder(max_size);
+Outcome decode(const Bytes &stream, Split split, size_t max_size = kDefaultMaxMessageSize,
+               Sender sender = Sender::Client) {
+  FrameDecoder decoder(max_size, sender);
   Outcome outcome;
   g_autoptr(GRand) rand = g_rand_new_with_seed(0x6455);
   const auto *data = reinterpret_cast<const uint8_t *>(stream.data());
@@ -449,8 +450,8 @@ struct Trace {
 // Feeds @stream in slices of the sizes @slices gives (the rest in one when they
 // run out), each slice first copied into a buffer of its own as recv() would.
 Trace trace(const Bytes &stream, bool in_place, const std::vector<size_t> &slices,
-            size_t max_size = kDefaultMaxMessageSize) {
-  FrameDecoder decoder(max_size);
+            size_t max_size = kDefaultMaxMessageSize, Sender sender = Sender::Client) {
+  FrameDecoder decoder(max_size, sender);
   Trace trace;
   size_t pos = 0;
   for (size_t n = 0; pos < stream.size() && !trace.failed; n++) {
@@ -512,16 +513,17 @@ void assert_same_trace(const Trace &in_place, const Trace &copied) {
 // Differential: feed_in_place() gives what feed() gives, whole, byte by byte
 // and in random slices; and whole through feed_in_place() the same outcome as
 // byte by byte through feed().
-void check_same_as_feed(const Bytes &stream, size_t max_size) {
-  const Trace by_byte = trace(stream, false, bytewise(stream.size()), max_size);
-  const Trace whole = trace(stream, true, {}, max_size);
+void check_same_as_feed(const Bytes &stream, size_t max_size,
+                        Sender sender = Sender::Client) {
+  const Trace by_byte = trace(stream, false, bytewise(stream.size()), max_size, sender);
+  const Trace whole = trace(stream, true, {}, max_size, sender);
   g_assert_true(whole.same_outcome(by_byte));
-  assert_same_trace(whole, trace(stream, false, {}, max_size));
-  assert_same_trace(trace(stream, true, bytewise(stream.size()), max_size), by_byte);
+  assert_same_trace(whole, trace(stream, false, {}, max_size, sender));
+  assert_same_trace(trace(stream, true, bytewise(stream.size()), max_size, sender), by_byte);
   for (guint32 seed : {1u, 2u, 3u}) {
     const auto slices = random_slices(stream.size(), seed);
-    assert_same_trace(trace(stream, true, slices, max_size),
-                      trace(stream, false, slices, max_size));
+    assert_same_trace(trace(stream, true, slices, max_size, sender),
+                      trace(stream, false, slices, max_size, sender));
   }
 }
 
@@ -940,6 +942,71 @@ void test_utf8_validator() {
   g_assert_false(is_valid_utf8(as_bytes("\xf4\x90\x80\x80")));
 }
 
+// ---- Frames a server sends (Sender::Server: unmasked) -------------------------
+
+struct ServerCase {
+  std::string name;
+  Bytes stream;
+  std::vector<Expected> messages;
+  uint16_t error_code = 0;  // 0: no error
+};
+
+Bytes server_text(std::string_view payload) { Bytes out; append_text(out, payload); return out; }
+
+std::vector<ServerCase> server_cases() {
+  const Bytes b256 = sample_payload(256);
+  const Bytes b70k = sample_payload(70000);
+  Bytes binary_70k;
+  append_binary(binary_70k, as_bytes(b70k));
+  return {
+      // RFC 6455 5.7's unmasked examples.
+      {"rfc-hello", "\x81\x05Hello"s, {{MessageType::Text, "Hello"}}},
+      {"rfc-fragmented-hello", "\x01\x03Hel\x80\x02lo"s, {{MessageType::Text, "Hello"}}},
+      {"rfc-ping", "\x89\x05Hello"s, {{MessageType::Ping, "Hello"}}},
+      {"rfc-binary-256", "\x82\x7e\x01\x00"s + b256, {{MessageType::Binary, b256}}},
+      {"binary-70000", binary_70k, {{MessageType::Binary, b70k}}},
+      {"ping-between-fragments", "\x01\x03Hel\x89\x01p\x80\x02lo"s,
+       {{MessageType::Ping, "p"}, {MessageType::Text, "Hello"}}},
+      {"two-texts", server_text("caf\xc3\xa9") + server_text("{}"),
+       {{MessageType::Text, "caf\xc3\xa9"}, {MessageType::Text, "{}"}}},
+      {"close-with-reason", "\x88\x05\x0f\xa0" "bye"s, {{MessageType::Close, "bye", 4000}}},
+      // The other way round is what a client must refuse (RFC 6455 5.1).
+      {"rfc-masked-hello", "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s, {}, 1002},
+      {"masked-after-valid", server_text("ok") + "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"s,
+       {{MessageType::Text, "ok"}}, 1002},
+      {"text-invalid-utf8", server_text("Hello \xff"), {}, 1007},
+      {"text-lone-surrogate", server_text("\xed\xa0\x80"), {}, 1007},
+  };
+}
+
+void test_server_case(gconstpointer data) {
+  const auto &c = *static_cast<const ServerCase *>(data);
+  for (Split split : {Split::Whole, Split::Bytewise, Split::Random}) {
+    const Outcome outcome = decode(c.stream, split, kDefaultMaxMessageSize, Sender::Server);
+    assert_messages(outcome.messages, c.messages);
+    g_assert_cmpint(outcome.failed, ==, c.error_code != 0);
+    g_assert_cmpuint(outcome.error_code, ==, c.error_code);
+  }
+  check_same_as_feed(c.stream, kDefaultMaxMessageSize, Sender::Server);
+}
+
+// A server's frame is read in place, like a client's, with nothing to unmask.
+void test_server_in_place() {
+  const Bytes json = "{\"type\":\"response.output_audio.delta\",\"delta\":\"AAAA\"}";
+  std::vector<uint8_t> buffer = buffer_of(server_text(json) + server_text("caf\xc3\xa9"));
+  FrameDecoder decoder(kDefaultMaxMessageSize, Sender::Server);
+  auto result = decoder.feed_in_place(buffer.data(), buffer.size());
+  assert_status(result, FeedStatus::Message);
+  g_assert_true(decoder.message().payload.data() == buffer.data() + 2);
+  const std::string got(decoder.message().text());
+  g_assert_cmpstr(got.c_str(), ==, json.c_str());
+  const size_t first = result.consumed;
+  result = decoder.feed_in_place(buffer.data() + first, buffer.size() - first);
+  assert_status(result, FeedStatus::Message);
+  g_assert_true(decoder.message().payload.data() == buffer.data() + first + 2);
+  g_assert_cmpuint(first + result.consumed, ==, buffer.size());
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -1004,6 +1071,12 @@ int main(int argc, char **argv) {
   g_test_add_func("/websocket/encode/close-rules", test_encode_close_rules);
   g_test_add_func("/websocket/encode/client-frame", test_client_frame_encoder);
   g_test_add_func("/websocket/round-trip", test_round_trip);
+  static const std::vector<ServerCase> kServer = server_cases();
+  for (const ServerCase &c : kServer) {
+    g_autofree gchar *path = g_strdup_printf("/websocket/server-frames/%s", c.name.c_str());
+    g_test_add_data_func(path, &c, test_server_case);
+  }
+  g_test_add_func("/websocket/server-frames/in-place", test_server_in_place);
   g_test_add_func("/websocket/utf8/validator", test_utf8_validator);
   return g_test_run();
 }
