@@ -21,6 +21,7 @@
 #include "load_json.h"
 #include "load_websocket.h"
 #include "protocol/websocket_frames.h"
+#include "protocol/websocket_handshake.h"
 
 namespace ws = callstream::websocket;
 namespace od = simdjson::ondemand;
@@ -463,7 +464,7 @@ FakeRealtimeServer::read_request (Session &s)
   s.request.clear ();
   s.request.shrink_to_fit ();
   s.out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: " + websocket_accept (key) + "\r\n\r\n";
+      "Sec-WebSocket-Accept: " + callstream::websocket::accept_for_key (key) + "\r\n\r\n";
   s.out_sent = 0;
   s.state = Session::State::kOpen;
   send (s, "{\"type\":\"session.created\",\"event_id\":\"" + next_id ("event_")

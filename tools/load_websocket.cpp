@@ -13,31 +13,11 @@
 #include <cstring>
 
 #include "protocol/websocket_frames.h"
+#include "protocol/websocket_handshake.h"
 
 namespace ws = callstream::websocket;
 
 namespace callstream_load {
-
-namespace {
-
-constexpr const char *kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-constexpr size_t kMaxResponseHeaders = 16 * 1024;
-
-}  // namespace
-
-std::string
-websocket_accept (std::string_view key)
-{
-  const std::string text = std::string (key) + kWebSocketGuid;
-  guint8 digest[20];
-  gsize digest_size = sizeof digest;
-  g_autoptr (GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
-  g_checksum_update (sha1, reinterpret_cast<const guchar *> (text.data ()),
-      static_cast<gssize> (text.size ()));
-  g_checksum_get_digest (sha1, digest, &digest_size);
-  g_autofree gchar *accept = g_base64_encode (digest, digest_size);
-  return accept;
-}
 
 LoadWebSocket::~LoadWebSocket ()
 {
@@ -73,14 +53,9 @@ LoadWebSocket::start (int epoll_fd, uint64_t tag, const std::string &host, guint
   const int one = 1;
   setsockopt (fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  guint8 nonce[16];
-  for (guint8 &byte : nonce)
-    byte = static_cast<guint8> (g_random_int_range (0, 256));
-  g_autofree gchar *key = g_base64_encode (nonce, sizeof nonce);
-  key_ = key;
-  request_ = "GET " + path + " HTTP/1.1\r\nHost: " + (family == AF_INET6 ? "[" + host + "]" : host)
-      + ":" + std::to_string (port) + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: " + key_ + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  key_ = ws::new_client_key ();
+  request_ = ws::client_request ((family == AF_INET6 ? "[" + host + "]" : host) + ":"
+      + std::to_string (port), path, key_);
   mask_seed_ = g_random_int () | 1u;
 
   state_ = State::kConnecting;
@@ -156,34 +131,19 @@ LoadWebSocket::read_handshake ()
       return;
     }
     in_.insert (in_.end (), buffer, buffer + n);
-    const std::string_view have (reinterpret_cast<const char *> (in_.data ()), in_.size ());
-    const size_t end = have.find ("\r\n\r\n");
-    if (end == std::string_view::npos) {
-      if (in_.size () > kMaxResponseHeaders) {
-        fail ("handshake response headers over 16 KiB");
-        return;
-      }
+    const ws::HandshakeAnswer answer = ws::read_handshake_answer (
+        std::string_view (reinterpret_cast<const char *> (in_.data ()), in_.size ()), key_);
+    if (answer.status == ws::HandshakeAnswer::Status::NeedMore)
       continue;
-    }
-    const size_t header_size = end + 4;
-    g_autoptr (SoupMessageHeaders) headers = soup_message_headers_new (
-        SOUP_MESSAGE_HEADERS_RESPONSE);
-    guint status = 0;
-    g_autofree gchar *reason = nullptr;
-    if (!soup_headers_parse_response (reinterpret_cast<const char *> (in_.data ()),
-            static_cast<int> (header_size), headers, nullptr, &status, &reason)) {
-      fail ("unreadable handshake response");
+    if (answer.status == ws::HandshakeAnswer::Status::Refused) {
+      fail ("handshake answered " + std::to_string (answer.http_status) + " " + answer.phrase);
       return;
     }
-    if (status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
-      fail ("handshake answered " + std::to_string (status) + " " + (reason ? reason : ""));
+    if (answer.status == ws::HandshakeAnswer::Status::Invalid) {
+      fail (answer.reason);
       return;
     }
-    const char *accept = soup_message_headers_get_one (headers, "Sec-WebSocket-Accept");
-    if (accept == nullptr || websocket_accept (key_) != accept) {
-      fail ("handshake response without the right Sec-WebSocket-Accept");
-      return;
-    }
+    const size_t header_size = answer.header_size;
     in_.erase (in_.begin (), in_.begin () + static_cast<std::ptrdiff_t> (header_size));
     state_ = State::kOpen;
     if (!in_.empty ())

@@ -24,9 +24,6 @@
 
 namespace callstream_load {
 
-// RFC 6455 4.2.2: the Sec-WebSocket-Accept a server answers @key with.
-std::string websocket_accept (std::string_view key);
-
 // How long a call may take to connect and get its 101 before it counts failed.
 constexpr gint64 kHandshakeTimeoutUs = 30 * G_USEC_PER_SEC;
 

@@ -74,6 +74,7 @@ enum {
   PROP_GREETING,
   PROP_TRANSCRIPTION_MODEL,
   PROP_CONNECT_TIMEOUT,
+  PROP_TLS_CA_FILE,
   PROP_FRAMES_SENT,
   PROP_QUEUED_BEFORE_OPEN,
   PROP_TRUNCATIONS,
@@ -92,6 +93,7 @@ struct Settings {
   std::string greeting;
   std::string transcription_model;
   guint connect_timeout_ms = kDefaultConnectTimeoutMs;
+  std::string tls_ca_file;
 };
 
 }  // namespace
@@ -147,6 +149,7 @@ socket_options (const Settings & settings, realtime::AudioFormat format)
   options.model = settings.model;
   options.api_key = settings.api_key;
   options.connect_timeout_ms = settings.connect_timeout_ms;
+  options.tls_ca_file = settings.tls_ca_file;
   options.opening.push_back (realtime::session_update (config));
   if (!settings.greeting.empty ())
     options.opening.push_back (realtime::response_create (settings.greeting));
@@ -396,6 +399,7 @@ gst_realtime_bridge_set_property (GObject * object, guint prop_id,
     case PROP_GREETING: set_string (s.greeting, value); break;
     case PROP_TRANSCRIPTION_MODEL: set_string (s.transcription_model, value); break;
     case PROP_CONNECT_TIMEOUT: s.connect_timeout_ms = g_value_get_uint (value); break;
+    case PROP_TLS_CA_FILE: set_string (s.tls_ca_file, value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -443,6 +447,7 @@ gst_realtime_bridge_get_property (GObject * object, guint prop_id, GValue * valu
       g_value_set_string (value, s.transcription_model.c_str ());
       break;
     case PROP_CONNECT_TIMEOUT: g_value_set_uint (value, s.connect_timeout_ms); break;
+    case PROP_TLS_CA_FILE: g_value_set_string (value, s.tls_ca_file.c_str ()); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -543,6 +548,11 @@ gst_realtime_bridge_class_init (GstRealtimeBridgeClass * klass)
       g_param_spec_uint ("connect-timeout", "Connect timeout",
           "How long the WebSocket handshake may take, in ms", 1, 600000,
           kDefaultConnectTimeoutMs, rw));
+  g_object_class_install_property (gobject_class, PROP_TLS_CA_FILE,
+      g_param_spec_string ("tls-ca-file", "TLS CA file",
+          "wss:// only: a PEM file of CA certificates the server's certificate may also "
+          "chain to when the system's trust refuses it (a private CA, a TLS-inspecting "
+          "proxy); empty: the system's trust only", "", rw));
   g_object_class_install_property (gobject_class, PROP_FRAMES_SENT,
       stat_param ("frames-sent", "Frames sent", "Messages sent to the Realtime API"));
   g_object_class_install_property (gobject_class, PROP_QUEUED_BEFORE_OPEN,
