@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 #include <glib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -57,21 +58,32 @@ class ScriptedWebSocketServer {
   class Peer;
   using Script = std::function<void (Peer &)>;
 
-  // @certificate (with its key): serve TLS.
-  explicit ScriptedWebSocketServer (Script script, GTlsCertificate *certificate = nullptr)
+  // @certificate (with its key): serve TLS. @receive_buffer (bytes): a small
+  // SO_RCVBUF, so that a reader that does not read holds the client back.
+  explicit ScriptedWebSocketServer (Script script, GTlsCertificate *certificate = nullptr,
+                                    int receive_buffer = 0)
       : cancellable_ (g_cancellable_new ()),
         certificate_ (certificate != nullptr ? G_TLS_CERTIFICATE (g_object_ref (certificate))
                                              : nullptr)
   {
-    listener_ = g_socket_listener_new ();
+    g_autoptr (GError) error = nullptr;
+    g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+        G_SOCKET_PROTOCOL_TCP, &error);
+    g_assert_no_error (error);
+    // Set before listen(): accepted sockets inherit it, and the window scale
+    // is chosen from it.
+    if (receive_buffer > 0)
+      g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, receive_buffer,
+          &error));
     g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
     g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-    g_autoptr (GSocketAddress) effective = nullptr;
-    g_autoptr (GError) error = nullptr;
-    g_assert_true (g_socket_listener_add_address (listener_, address, G_SOCKET_TYPE_STREAM,
-        G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &error));
+    g_assert_true (g_socket_bind (socket, address, TRUE, &error));
+    g_assert_true (g_socket_listen (socket, &error));
+    g_autoptr (GSocketAddress) bound = g_socket_get_local_address (socket, &error);
     g_assert_no_error (error);
-    port_ = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+    port_ = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    listener_ = g_socket_listener_new ();
+    g_assert_true (g_socket_listener_add_socket (listener_, socket, nullptr, &error));
     thread_ = std::thread ([this, script = std::move (script)] { run (script); });
   }
 
