@@ -142,8 +142,8 @@ class ScriptedWebSocketServer {
   // The server's side of the one connection, for the script (server thread).
   class Peer {
    public:
-    Peer (ScriptedWebSocketServer &server, GIOStream *stream)
-        : server_ (server), stream_ (stream),
+    Peer (ScriptedWebSocketServer &server, GIOStream *stream, GSocket *socket)
+        : server_ (server), stream_ (stream), socket_ (socket),
           input_ (g_io_stream_get_input_stream (stream)),
           output_ (g_io_stream_get_output_stream (stream)),
           decoder_ (16 * 1024 * 1024) {}
@@ -291,6 +291,9 @@ class ScriptedWebSocketServer {
       g_io_stream_close (stream_, nullptr, nullptr);
     }
 
+    // Bytes the kernel holds for this end, not read yet.
+    gssize unread_bytes () const { return g_socket_get_available_bytes (socket_); }
+
     // Each read takes at most @size bytes (a slow reader).
     void set_read_size (size_t size) { read_size_ = size; }
 
@@ -345,6 +348,7 @@ class ScriptedWebSocketServer {
 
     ScriptedWebSocketServer &server_;
     GIOStream *stream_;
+    GSocket *socket_;
     GInputStream *input_;
     GOutputStream *output_;
     callstream::websocket::FrameDecoder decoder_;
@@ -394,7 +398,7 @@ class ScriptedWebSocketServer {
       }
     }
     {
-      Peer peer (*this, stream);
+      Peer peer (*this, stream, g_socket_connection_get_socket (connection));
       script (peer);
     }
     g_io_stream_close (stream, nullptr, nullptr);

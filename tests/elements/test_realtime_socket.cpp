@@ -599,17 +599,22 @@ test_send_before_start_ignored ()
 }
 
 // The server (a 4 KiB receive buffer, so the kernel cannot take the whole
-// text) reads nothing until every send() is in, then 1 KiB a read: the 1 MB
-// text arrives whole, the later ones after it.
+// text) reads nothing until every send() is in and the big text has begun to
+// arrive, then 1 KiB a read: the 1 MB text arrives whole, the later ones
+// after it.
 void
 test_large_send_slow_reader ()
 {
   Events events;
-  ScriptedWebSocketServer server ([] (Peer &peer) {
+  std::atomic<gssize> unread_at_gate { -1 };
+  ScriptedWebSocketServer server ([&] (Peer &peer) {
         peer.read_request ();
         peer.answer_upgrade ();
         if (!peer.wait_gate ())
           return;
+        // Once the big text has begun to arrive: the client holds the rest.
+        poll_until ([&] { return peer.unread_bytes () > 1024; });
+        unread_at_gate = peer.unread_bytes ();
         peer.set_read_size (1024);
         peer.serve ();
       }, nullptr, 4096);
@@ -624,13 +629,18 @@ test_large_send_slow_reader ()
   socket.send (big);
   for (int i = 0; i < 20; i++)
     socket.send ("{\"after\":" + std::to_string (i) + "}");
-  const gint64 gate_opened = g_get_monotonic_time ();
   server.open_gate ();
+  const gint64 gate_opened = g_get_monotonic_time ();
   g_assert_true (server.wait_until ([] (const WebSocketRecord &r) {
         return r.texts.size () >= 22; }, 30000));
   g_test_message ("1 MiB through a 4 KiB receive buffer, 1 KiB reads: %.1f ms",
       (g_get_monotonic_time () - gate_opened) / 1000.0);
   g_assert_true (poll_until ([&] { return socket.frames_sent () == 22; }));
+  // The setup's own check: the text had begun, the kernel could not take it all.
+  g_test_message ("unread when reading began: %" G_GSSIZE_FORMAT " bytes",
+      unread_at_gate.load ());
+  g_assert_cmpint (unread_at_gate.load (), >, 1024);
+  g_assert_cmpint (unread_at_gate.load (), <, static_cast<gssize> (big.size ()));
   events.stop (socket);
   const WebSocketRecord record = server.record ();
   g_assert_cmpuint (record.texts.size (), ==, 22);
