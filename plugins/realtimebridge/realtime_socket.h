@@ -39,7 +39,6 @@ class RealtimeSocket {
     std::string model;    // appended as ?model=
     std::string api_key;  // sent as "Authorization: Bearer"; empty: no header
     guint connect_timeout_ms = 10000;
-    std::string tls_ca_file;  // extra trusted CAs (PEM); empty: the system's only
     // Sent first once the socket opens, before anything given to send().
     std::vector<std::string> opening;
     // wss:// only: a PEM file of CA certificates a server's certificate may
