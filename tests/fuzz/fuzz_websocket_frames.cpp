@@ -1,8 +1,9 @@
-// Fuzz target: any bytes as the stream a client sends. The first byte picks
+// Fuzz target: any bytes as the stream a client sends, and the same bytes as
+// the stream a server sends (unmasked frames). The first byte picks
 // the message size limit and how the stream is sliced. Decoding must never
 // crash, and must give the same messages and the same error whether the bytes
 // come in one slice or in many; every message must obey RFC 6455 and survive
-// a client-side re-encode and decode unchanged. feed_in_place(), over a copy
+// a re-encode (masked for a client, plain for a server) and decode unchanged. feed_in_place(), over a copy
 // sliced the same way, must give exactly what feed() gives: the same results
 // (consumed counts included), messages and error.
 #include <algorithm>
@@ -67,9 +68,9 @@ void check_message(const Message &message, size_t max_size) {
 
 // Feeds @data in slices whose sizes come from @seed (all of it when 0),
 // through feed(), or through feed_in_place() on a copy of each slice.
-Outcome decode(const uint8_t *data, size_t size, size_t max_size, uint32_t seed,
-               bool in_place = false) {
-  FrameDecoder decoder(max_size);
+Outcome decode(Sender sender, const uint8_t *data, size_t size, size_t max_size,
+               uint32_t seed, bool in_place = false) {
+  FrameDecoder decoder(max_size, sender);
   Outcome outcome;
   std::vector<uint8_t> copy;
   size_t pos = 0;
@@ -127,10 +128,18 @@ Opcode opcode_of(MessageType type) {
   return Opcode::Binary;
 }
 
-// Encodes @messages as a client would, data messages split in two fragments.
-std::vector<uint8_t> reencode(const std::vector<Decoded> &messages) {
+// Encodes @messages as @sender would, data messages split in two fragments.
+std::vector<uint8_t> reencode(Sender sender, const std::vector<Decoded> &messages) {
   std::vector<uint8_t> stream;
   const std::array<uint8_t, 4> mask = {0x37, 0xfa, 0x21, 0x3d};
+  const auto append_client_frame = [sender](std::vector<uint8_t> &out, Opcode opcode,
+                                            std::span<const uint8_t> payload,
+                                            std::array<uint8_t, 4> key, bool fin = true) {
+    if (sender == Sender::Client)
+      callstream::websocket::append_client_frame(out, opcode, payload, key, fin);
+    else
+      append_frame(out, opcode, payload, fin);
+  };
   for (const Decoded &message : messages) {
     std::span<const uint8_t> payload(message.payload);
     if (message.type == MessageType::Close) {
@@ -163,16 +172,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   data++;
   size--;
 
-  const Outcome whole = decode(data, size, max_size, 0);
-  const Outcome sliced = decode(data, size, max_size, seed);
-  check(whole.messages == sliced.messages && whole.failed == sliced.failed &&
-        whole.error_code == sliced.error_code && whole.error_reason == sliced.error_reason);
-  check(decode(data, size, max_size, 0, true) == whole);
-  check(decode(data, size, max_size, seed, true) == sliced);
+  for (Sender sender : {Sender::Client, Sender::Server}) {
+    const Outcome whole = decode(sender, data, size, max_size, 0);
+    const Outcome sliced = decode(sender, data, size, max_size, seed);
+    check(whole.messages == sliced.messages && whole.failed == sliced.failed &&
+          whole.error_code == sliced.error_code && whole.error_reason == sliced.error_reason);
+    check(decode(sender, data, size, max_size, 0, true) == whole);
+    check(decode(sender, data, size, max_size, seed, true) == sliced);
 
-  const std::vector<uint8_t> again = reencode(whole.messages);
-  const Outcome redecoded = decode(again.data(), again.size(), max_size, seed);
-  check(!redecoded.failed);
-  check(redecoded.messages == whole.messages);
+    const std::vector<uint8_t> again = reencode(sender, whole.messages);
+    const Outcome redecoded = decode(sender, again.data(), again.size(), max_size, seed);
+    check(!redecoded.failed);
+    check(redecoded.messages == whole.messages);
+  }
   return 0;
 }
