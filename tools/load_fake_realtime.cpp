@@ -730,12 +730,9 @@ FakeRealtimeServer::send_delta (Session &s, size_t size)
   text += s.item_id;
   text += "\",\"output_index\":0,\"content_index\":0,\"delta\":\"";
   const size_t at = text.size ();
-  text.resize (at + (size / 3 + 1) * 4 + 4);
-  gint state = 0, save = 0;
-  gsize written = g_base64_encode_step (reinterpret_cast<const guchar *> (s.pending.data ()),
-      size, FALSE, text.data () + at, &state, &save);
-  written += g_base64_encode_close (FALSE, text.data () + at + written, &state, &save);
-  text.resize (at + written);
+  text.resize (at + callstream::base64_encoded_size (size));
+  callstream::base64_encode_into (reinterpret_cast<const uint8_t *> (s.pending.data ()), size,
+      text.data () + at);
   text += "\"}";
   s.pending.erase (0, size);
   send (s, text);

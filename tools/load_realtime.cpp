@@ -334,12 +334,8 @@ send_frame (Caller &c)
   message += load.number (static_cast<long> (seq - 1) * load.options->frame_ms);
   message += ",\"payload\":\"";
   const size_t at = message.size ();
-  message.resize (at + (load.frame_bytes / 3 + 1) * 4 + 4);
-  gint state = 0, save = 0;
-  gsize written = g_base64_encode_step (load.audio.data (), load.audio.size (), FALSE,
-      message.data () + at, &state, &save);
-  written += g_base64_encode_close (FALSE, message.data () + at + written, &state, &save);
-  message.resize (at + written);
+  message.resize (at + callstream::base64_encoded_size (load.audio.size ()));
+  callstream::base64_encode_into (load.audio.data (), load.audio.size (), message.data () + at);
   message += "\"}}";
   c.send_us[seq - 1] = g_get_monotonic_time ();
   send_twilio (c, message);

@@ -1,5 +1,6 @@
-// Strict base64 (RFC 4648 standard alphabet) decoding into caller memory,
-// so a media payload lands in its output buffer with no copy in between.
+// Base64 (RFC 4648 standard alphabet, padded) straight into caller memory:
+// strict decoding, so a media payload lands in its output buffer with no copy
+// in between, and encoding of the audio the elements send.
 #pragma once
 
 #include <cstddef>
@@ -21,5 +22,15 @@ constexpr size_t base64_decoded_max(size_t encoded_size) {
 // not a multiple of 4 (unpadded input is accepted if its length mod 4 is 2
 // or 3). Whitespace is not accepted.
 std::optional<size_t> base64_decode_into(std::string_view encoded, uint8_t *out);
+
+// The encoded size of @size bytes, padding included.
+constexpr size_t base64_encoded_size(size_t size) {
+  return (size + 2) / 3 * 4;
+}
+
+// Writes the base64 of @data (padded, no line breaks: what g_base64_encode
+// gives) at @out, which has room for base64_encoded_size(@size) characters;
+// returns the end of what it wrote.
+char *base64_encode_into(const uint8_t *data, size_t size, char *out);
 
 }  // namespace callstream

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "protocol/base64.h"
+
 namespace callstream::outbound {
 namespace {
 
@@ -13,23 +15,10 @@ constexpr std::string_view kExotelSidKey = "stream_sid";
 // The longest fixed text of any frame, quotes of its strings included.
 constexpr size_t kFrameOverhead = 64;
 
-// What GLib's encoder may write for @size bytes, close included; see
-// g_base64_encode_step.
-constexpr size_t base64_room(size_t size) {
-  return (size / 3 + 1) * 4 + 4;
-}
-
 void append_base64(std::string &out, const uint8_t *data, size_t size) {
-  if (size == 0)
-    return;
-  size_t start = out.size();
-  out.resize(start + base64_room(size));
-  char *dest = out.data() + start;
-  gint state = 0;
-  gint save = 0;
-  gsize written = g_base64_encode_step(data, size, FALSE, dest, &state, &save);
-  written += g_base64_encode_close(FALSE, dest + written, &state, &save);
-  out.resize(start + written);
+  const size_t start = out.size();
+  out.resize(start + base64_encoded_size(size));
+  base64_encode_into(data, size, out.data() + start);
 }
 
 void append_escape(std::string &out, unsigned char c) {
@@ -73,7 +62,7 @@ std::string media(std::string_view sid_key, std::string_view stream_sid,
 
 std::string media_audio(std::string_view sid_key, std::string_view stream_sid,
                         const uint8_t *audio, size_t size) {
-  std::string out = frame_head("media", sid_key, stream_sid, base64_room(size));
+  std::string out = frame_head("media", sid_key, stream_sid, base64_encoded_size(size));
   out += R"(,"media":{"payload":")";
   append_base64(out, audio, size);
   out += "\"}}";
@@ -131,7 +120,7 @@ void append_json_string(std::string &out, std::string_view text) {
 
 std::string base64_encode(const uint8_t *data, size_t size) {
   std::string out;
-  out.reserve(base64_room(size));
+  out.reserve(base64_encoded_size(size));
   append_base64(out, data, size);
   return out;
 }

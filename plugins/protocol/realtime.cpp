@@ -2,6 +2,7 @@
 // tree per frame); server events read with the defensive json_fields helpers.
 #include "protocol/realtime.h"
 
+#include "protocol/base64.h"
 #include "protocol/json_fields.h"
 #include "protocol/outbound.h"
 
@@ -125,19 +126,12 @@ std::string session_update(const SessionConfig &config) {
 
 std::string input_audio_append(const uint8_t *audio, size_t size) {
   constexpr std::string_view kHead = R"({"type":"input_audio_buffer.append","audio":")";
+  constexpr std::string_view kTail = "\"}";
   std::string out;
-  // Room for what g_base64_encode_step may write, close included, and the
-  // tail: one allocation.
-  out.reserve(kHead.size() + (size / 3 + 1) * 4 + 4 + 2);
-  out.assign(kHead);
-  out.resize(kHead.size() + (size / 3 + 1) * 4 + 4);
-  char *dest = out.data() + kHead.size();
-  gint state = 0;
-  gint save = 0;
-  gsize written = size == 0 ? 0 : g_base64_encode_step(audio, size, FALSE, dest, &state, &save);
-  written += g_base64_encode_close(FALSE, dest + written, &state, &save);
-  out.resize(kHead.size() + written);
-  out += "\"}";
+  out.resize(kHead.size() + base64_encoded_size(size) + kTail.size());
+  char *at = std::copy(kHead.begin(), kHead.end(), out.data());
+  at = base64_encode_into(audio, size, at);
+  std::copy(kTail.begin(), kTail.end(), at);
   return out;
 }
 

@@ -242,33 +242,11 @@ void append_bulk(std::string &out, std::string_view arg) {
   out += "\r\n";
 }
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t base64_size(size_t bytes) { return (bytes + 2) / 3 * 4; }
-
 // Standard alphabet, padded: what g_base64_encode and Python's b64decode use.
 void append_base64(std::string &out, std::span<const uint8_t> data) {
-  size_t at = out.size();
-  out.resize(at + base64_size(data.size()));
-  char *p = out.data() + at;
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    *p++ = kBase64Alphabet[v >> 18];
-    *p++ = kBase64Alphabet[(v >> 12) & 63];
-    *p++ = kBase64Alphabet[(v >> 6) & 63];
-    *p++ = kBase64Alphabet[v & 63];
-  }
-  if (i < data.size()) {
-    uint32_t v = data[i] << 16;
-    if (i + 1 < data.size())
-      v |= data[i + 1] << 8;
-    *p++ = kBase64Alphabet[v >> 18];
-    *p++ = kBase64Alphabet[(v >> 12) & 63];
-    *p++ = i + 1 < data.size() ? kBase64Alphabet[(v >> 6) & 63] : '=';
-    *p++ = '=';
-  }
+  const size_t at = out.size();
+  out.resize(at + base64_encoded_size(data.size()));
+  base64_encode_into(data.data(), data.size(), out.data() + at);
 }
 
 size_t decimal_digits(size_t value) {

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include <cstring>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -198,6 +200,53 @@ void test_matches_glib_on_mutated_inputs() {
   g_assert_cmpuint(invalid, >, 1000);
 }
 
+// The encoder gives exactly g_base64_encode's text for every length up to
+// 400 and random bytes (fixed seed), writes nothing past its size, and its
+// text decodes back.
+void test_encode_matches_glib() {
+  g_autoptr(GRand) rand = g_rand_new_with_seed(20261122);
+  for (size_t length = 0; length <= 400; length++) {
+    for (int round = 0; round < 8; round++) {
+      std::vector<uint8_t> bytes(length);
+      for (uint8_t &b : bytes)
+        b = static_cast<uint8_t>(g_rand_int_range(rand, 0, 256));
+      g_autofree gchar *expected = g_base64_encode(bytes.data(), bytes.size());
+      const size_t size = callstream::base64_encoded_size(length);
+      g_assert_cmpuint(size, ==, strlen(expected));
+      std::string out(size + 8, '#');
+      char *end = callstream::base64_encode_into(bytes.data(), bytes.size(), out.data());
+      g_assert_true(end == out.data() + size);
+      g_assert_cmpstr(out.substr(size).c_str(), ==, "########");
+      out.resize(size);
+      g_assert_cmpstr(out.c_str(), ==, expected);
+      const auto decoded = decode(out);
+      g_assert_true(decoded.has_value());
+      g_assert_cmpmem(decoded->data(), decoded->size(), bytes.data(), bytes.size());
+    }
+  }
+}
+
+// Every 12-bit pair and every padding form: RFC 4648 section 10's vectors.
+void test_encode_rfc_vectors() {
+  const std::pair<const char *, const char *> vectors[] = {
+      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto &[plain, encoded] : vectors) {
+    std::string out(callstream::base64_encoded_size(strlen(plain)), '\0');
+    callstream::base64_encode_into(reinterpret_cast<const uint8_t *>(plain), strlen(plain),
+                                   out.data());
+    g_assert_cmpstr(out.c_str(), ==, encoded);
+  }
+  std::vector<uint8_t> every(256);
+  for (size_t i = 0; i < every.size(); i++)
+    every[i] = static_cast<uint8_t>(i);
+  g_autofree gchar *expected = g_base64_encode(every.data(), every.size());
+  std::string out(callstream::base64_encoded_size(every.size()), '\0');
+  callstream::base64_encode_into(every.data(), every.size(), out.data());
+  g_assert_cmpstr(out.c_str(), ==, expected);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -207,6 +256,8 @@ int main(int argc, char **argv) {
     g_test_add_data_func(path, GSIZE_TO_POINTER(length), test_round_trip_length);
   }
   g_test_add_func("/base64/round-trip/3200-bytes", test_round_trip_3200_bytes);
+  g_test_add_func("/base64/encode/matches-glib", test_encode_matches_glib);
+  g_test_add_func("/base64/encode/rfc-vectors", test_encode_rfc_vectors);
   g_test_add_func("/base64/round-trip/every-byte-value", test_round_trip_every_byte_value);
   for (const ValidCase &c : kValidCases)
     g_test_add_data_func(c.path, &c, test_valid);
