@@ -59,15 +59,21 @@ constexpr std::array<std::array<uint32_t, 256>, 4> kQuadTables = make_quad_table
 constexpr std::string_view kEncodeAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// The two characters of each 12-bit value, in output order.
-constexpr std::array<std::array<char, 2>, 4096> make_pair_table() {
-  std::array<std::array<char, 2>, 4096> table{};
-  for (size_t value = 0; value < 4096; value++)
-    table[value] = {kEncodeAlphabet[value >> 6], kEncodeAlphabet[value & 63]};
+// The two characters of each 12-bit value, as they lie in memory (the first
+// at the lower address): a group of 3 bytes is two lookups and one store.
+constexpr std::array<uint16_t, 4096> make_pair_table() {
+  std::array<uint16_t, 4096> table{};
+  for (size_t value = 0; value < 4096; value++) {
+    const uint16_t first = static_cast<uint8_t>(kEncodeAlphabet[value >> 6]);
+    const uint16_t second = static_cast<uint8_t>(kEncodeAlphabet[value & 63]);
+    table[value] = std::endian::native == std::endian::little
+                       ? static_cast<uint16_t>(first | (second << 8))
+                       : static_cast<uint16_t>((first << 8) | second);
+  }
   return table;
 }
 
-constexpr std::array<std::array<char, 2>, 4096> kPairTable = make_pair_table();
+constexpr std::array<uint16_t, 4096> kPairTable = make_pair_table();
 
 // Length of the data part of @encoded, without its padding; nullopt when the
 // length or the padding is wrong.
@@ -134,14 +140,18 @@ char *base64_encode_into(const uint8_t *data, size_t size, char *out) {
   size_t i = 0;
   for (; i + 3 <= size; i += 3) {
     const uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
-    std::memcpy(out, kPairTable[v >> 12].data(), 2);
-    std::memcpy(out + 2, kPairTable[v & 0xfff].data(), 2);
+    const uint32_t first = kPairTable[v >> 12];
+    const uint32_t second = kPairTable[v & 0xfff];
+    const uint32_t chars = std::endian::native == std::endian::little
+                               ? first | (second << 16)
+                               : (first << 16) | second;
+    std::memcpy(out, &chars, 4);
     out += 4;
   }
   if (i < size) {
     const bool two = i + 1 < size;
     const uint32_t v = (uint32_t{data[i]} << 16) | (two ? uint32_t{data[i + 1]} << 8 : 0);
-    std::memcpy(out, kPairTable[v >> 12].data(), 2);
+    std::memcpy(out, &kPairTable[v >> 12], 2);
     out[2] = two ? kEncodeAlphabet[(v >> 6) & 63] : '=';
     out[3] = '=';
     out += 4;
