@@ -989,9 +989,12 @@ test_stress_send_from_threads ()
       ready++;
       while (!go.load ())
         std::this_thread::yield ();
-      for (int n = 0; n < kTexts; n++)
+      // Paced, so that the sends span the open: some queued, some direct.
+      for (int n = 0; n < kTexts; n++) {
         socket.send ("{\"t\":" + std::to_string (t) + ",\"n\":" + std::to_string (n)
             + ",\"pad\":\"" + padding + "\"}");
+        g_usleep (g_random_int_range (0, 200));
+      }
     });
   }
   g_assert_true (poll_until ([&] { return ready.load () == kThreads; }));
