@@ -1284,6 +1284,38 @@ test_tls_stop_server_not_reading ()
   g_assert_cmpuint (events.failures.size (), ==, 0);
 }
 
+
+// send() from one thread while another stop()s: send() is thread-safe, so it
+// may race stop(); nothing reaches the server after its Close.
+void
+test_stress_send_racing_stop ()
+{
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; round++) {
+    Events events;
+    ScriptedWebSocketServer server (open_and_serve);
+    RealtimeSocket socket (events.handlers ());
+    socket.start (options_for (server));
+    g_assert_true (events.wait_until ([&] { return events.opened == 1; }));
+    std::atomic<bool> done { false };
+    std::thread sender ([&] {
+      for (int n = 0; !done.load (); n++)
+        socket.send ("{\"n\":" + std::to_string (n) + "}");
+    });
+    g_usleep (g_random_int_range (0, 2000));
+    events.stop (socket);
+    done = true;
+    sender.join ();
+    g_assert_true (server.wait_until ([] (const WebSocketRecord &r) { return r.ended; }));
+    const WebSocketRecord record = server.record ();
+    g_assert_cmpint (record.close_code, ==, 1000);
+    g_assert_cmpstr (record.decode_error.c_str (), ==, "");
+    std::lock_guard guard (events.lock);
+    g_assert_cmpuint (events.failures.size (), ==, 0);
+  }
+  assert_no_socket_threads ();
+}
+
 }  // namespace
 
 int
@@ -1349,6 +1381,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/realtime-socket/stress/server-drops-tcp-while-sending",
       GINT_TO_POINTER (0), test_stress_server_closes_while_sending);
   g_test_add_func ("/realtime-socket/stress/close-crossing", test_stress_close_crossing);
+  g_test_add_func ("/realtime-socket/stress/send-racing-stop", test_stress_send_racing_stop);
   g_test_add_func ("/realtime-socket/stress/tls-many-records-all-read",
       test_stress_tls_many_records);
   return g_test_run ();
