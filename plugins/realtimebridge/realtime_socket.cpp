@@ -1083,20 +1083,20 @@ RealtimeSocket::start (Options options)
 {
   if (loop_)
     return;
-  loop_ = Loop::acquire ();
-  link_->connection = new Connection (link_, loop_, std::move (options));
-  // The first wake connects.
+  std::shared_ptr<Loop> loop = Loop::acquire ();
+  link_->connection = new Connection (link_, loop, std::move (options));
+  // The first wake connects. loop_ is set under the lock: send() reads it.
   std::lock_guard guard (link_->lock);
+  loop_ = std::move (loop);
   link_->request_wake (*loop_, link_);
 }
 
 void
 RealtimeSocket::send (std::string text)
 {
-  if (!loop_)
-    return;
+  // loop_ under the lock: stop() may let it go on another thread.
   std::lock_guard guard (link_->lock);
-  if (link_->failed || link_->close_requested)
+  if (!loop_ || link_->failed || link_->close_requested)
     return;
   if (!link_->open) {
     link_->outgoing.push_back (std::move (text));
@@ -1124,14 +1124,16 @@ RealtimeSocket::stop ()
     std::lock_guard guard (link_->dispatch);
     link_->detached = true;
   }
+  std::shared_ptr<Loop> loop;
   {
     std::lock_guard guard (link_->lock);
     link_->close_requested = true;
     link_->outgoing.clear ();
     link_->open = false;
     link_->request_wake (*loop_, link_);
+    // Let go outside the lock: the last reference joins the thread.
+    loop = std::move (loop_);
   }
-  loop_.reset ();
 }
 
 }  // namespace callstream

@@ -285,6 +285,28 @@ class ScriptedWebSocketServer {
         buffer_.clear ();
     }
 
+    // serve(), and each text the client sends is written back as it came.
+    void serve_echo ()
+    {
+      using callstream::websocket::MessageType;
+      while (auto type = read_message ()) {
+        if (*type == MessageType::Text) {
+          if (!close_sent_ && !send_text (last_text_))
+            break;
+        } else if (*type == MessageType::Close && !close_sent_) {
+          const int code = server_.record ().close_code;
+          std::string frame;
+          if (code < 0 || !callstream::websocket::append_close (frame,
+                  static_cast<uint16_t> (code)))
+            callstream::websocket::append_close_empty (frame);
+          close_sent_ = true;
+          write (frame);
+        }
+      }
+      while (fill ())
+        buffer_.clear ();
+    }
+
     // Drops the TCP connection with no Close.
     void drop ()
     {
@@ -314,6 +336,8 @@ class ScriptedWebSocketServer {
       const uint16_t code = message.close_code;
       std::string payload = type == MessageType::Text || type == MessageType::Binary
           ? decoder_.take_data () : std::string (message.text ());
+      if (type == MessageType::Text)
+        last_text_ = payload;
       server_.update ([&] (WebSocketRecord &r) {
             switch (type) {
               case MessageType::Text: r.texts.push_back (std::move (payload)); break;
@@ -354,6 +378,7 @@ class ScriptedWebSocketServer {
     callstream::websocket::FrameDecoder decoder_;
     std::string buffer_;
     std::string key_;
+    std::string last_text_;  // the client's last text, for serve_echo()
     size_t read_size_ = 65536;
     bool close_sent_ = false;
     bool ended_ = false;

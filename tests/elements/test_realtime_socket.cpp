@@ -10,10 +10,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "realtimebridge/realtime_socket.h"
@@ -864,6 +866,456 @@ test_threads_shared_and_ended ()
   g_assert_true (poll_until ([] { return socket_threads () == 0; }));
 }
 
+
+/* ---- stress: each run many times under ASan and TSan -------------------- */
+
+// Threads named @name in this process.
+int
+threads_named (const char *name)
+{
+  int n = 0;
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, nullptr);
+  g_assert_nonnull (dir);
+  while (const gchar *tid = g_dir_read_name (dir)) {
+    g_autofree gchar *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+    g_autofree gchar *comm = nullptr;
+    if (g_file_get_contents (path, &comm, nullptr, nullptr)
+        && g_strcmp0 (g_strstrip (comm), name) == 0)
+      n++;
+  }
+  return n;
+}
+
+// Every socket closed: no loop thread and no opening thread is left behind.
+void
+assert_no_socket_threads ()
+{
+  if (!poll_until ([] {
+        return threads_named (RealtimeSocket::kThreadName) == 0
+            && threads_named (RealtimeSocket::kConnectThreadName) == 0; }))
+    g_error ("left behind: %d %s, %d %s threads", threads_named (RealtimeSocket::kThreadName),
+        RealtimeSocket::kThreadName, threads_named (RealtimeSocket::kConnectThreadName),
+        RealtimeSocket::kConnectThreadName);
+}
+
+void
+open_and_echo (Peer &peer)
+{
+  peer.read_request ();
+  peer.answer_upgrade ();
+  peer.serve_echo ();
+}
+
+// 64 sockets open at once, each sends 20 texts (some before it opened) and
+// gets each back in order, then all close with 1000 and the threads end.
+void
+test_stress_many_sockets ()
+{
+  constexpr int kSockets = 64;
+  constexpr int kTexts = 20;
+  std::vector<std::unique_ptr<Events>> events;
+  std::vector<std::unique_ptr<ScriptedWebSocketServer>> servers;
+  std::vector<std::unique_ptr<RealtimeSocket>> sockets;
+  for (int i = 0; i < kSockets; i++) {
+    events.push_back (std::make_unique<Events> ());
+    servers.push_back (std::make_unique<ScriptedWebSocketServer> (open_and_echo));
+    sockets.push_back (std::make_unique<RealtimeSocket> (events[i]->handlers ()));
+  }
+  for (int i = 0; i < kSockets; i++) {
+    sockets[i]->start (options_for (*servers[i]));
+    for (int n = 0; n < kTexts / 2; n++)
+      sockets[i]->send ("{\"socket\":" + std::to_string (i) + ",\"n\":" + std::to_string (n)
+          + "}");
+  }
+  for (int i = 0; i < kSockets; i++)
+    g_assert_true (events[i]->wait_until ([&] { return events[i]->opened == 1; }));
+  for (int i = 0; i < kSockets; i++)
+    for (int n = kTexts / 2; n < kTexts; n++)
+      sockets[i]->send ("{\"socket\":" + std::to_string (i) + ",\"n\":" + std::to_string (n)
+          + "}");
+  for (int i = 0; i < kSockets; i++) {
+    g_assert_true (events[i]->wait_until ([&] {
+          return events[i]->texts.size () >= kTexts || !events[i]->failures.empty (); }));
+    std::lock_guard guard (events[i]->lock);
+    assert_equal (events[i]->failures.empty () ? "" : events[i]->failures[0], "");
+    g_assert_cmpuint (events[i]->texts.size (), ==, kTexts);
+    for (int n = 0; n < kTexts; n++) {
+      const std::string expected = "{\"socket\":" + std::to_string (i) + ",\"n\":"
+          + std::to_string (n) + "}";
+      assert_equal (events[i]->texts[n], expected.c_str ());
+    }
+  }
+  g_assert_cmpint (threads_named (RealtimeSocket::kThreadName), <=,
+      static_cast<int> (RealtimeSocket::kMaxLoops));
+  for (int i = 0; i < kSockets; i++)
+    events[i]->stop (*sockets[i]);
+  for (int i = 0; i < kSockets; i++) {
+    g_assert_true (servers[i]->wait_until ([] (const WebSocketRecord &r) {
+          return r.close_code >= 0 && r.ended; }));
+    g_assert_cmpint (servers[i]->record ().close_code, ==, 1000);
+    g_assert_cmpuint (servers[i]->record ().texts.size (), ==, kTexts);
+    std::lock_guard guard (events[i]->lock);
+    g_assert_cmpint (events[i]->after_stop, ==, 0);
+  }
+  sockets.clear ();
+  assert_no_socket_threads ();
+}
+
+// Four threads send at once, from before the open (queued) to after it
+// (written directly, partly left for the loop thread: the server reads
+// through a 4 KiB buffer, 512 bytes a read): the server gets every text of
+// each thread, in that thread's order, and echoes them.
+void
+test_stress_send_from_threads ()
+{
+  constexpr int kThreads = 4;
+  constexpr int kTexts = 300;
+  Events events;
+  ScriptedWebSocketServer server ([] (Peer &peer) {
+        peer.read_request ();
+        peer.answer_upgrade ();
+        peer.set_read_size (512);
+        peer.serve_echo ();
+      }, nullptr, 4096);
+  RealtimeSocket socket (events.handlers ());
+  RealtimeSocket::Options options = options_for (server);
+  options.opening = { "{\"opening\":1}" };
+  const std::string padding (1500, 'p');
+  std::atomic<int> ready { 0 };
+  std::atomic<bool> go { false };
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; t++) {
+    senders.emplace_back ([&, t] {
+      ready++;
+      while (!go.load ())
+        std::this_thread::yield ();
+      // Paced, so that the sends span the open: some queued, some direct.
+      for (int n = 0; n < kTexts; n++) {
+        socket.send ("{\"t\":" + std::to_string (t) + ",\"n\":" + std::to_string (n)
+            + ",\"pad\":\"" + padding + "\"}");
+        g_usleep (g_random_int_range (0, 200));
+      }
+    });
+  }
+  g_assert_true (poll_until ([&] { return ready.load () == kThreads; }));
+  socket.start (options);
+  go = true;
+  for (std::thread &sender : senders)
+    sender.join ();
+  const size_t total = kThreads * kTexts + 1;
+  g_assert_true (server.wait_until ([&] (const WebSocketRecord &r) {
+        return r.texts.size () >= total || r.ended; }, 60000));
+  g_assert_true (events.wait_until ([&] {
+        return events.texts.size () >= total || !events.failures.empty (); }, 60000));
+  g_test_message ("queued before open: %" G_GUINT64_FORMAT " of %d",
+      socket.queued_before_open (), kThreads * kTexts);
+  g_assert_cmpuint (socket.frames_sent (), ==, total);
+  events.stop (socket);
+  const WebSocketRecord record = server.record ();
+  g_assert_cmpuint (record.texts.size (), ==, total);
+  assert_equal (record.texts[0], "{\"opening\":1}");
+  int next[kThreads] = {};
+  for (size_t i = 1; i < record.texts.size (); i++) {
+    int t = -1, n = -1;
+    if (sscanf (record.texts[i].c_str (), "{\"t\":%d,\"n\":%d", &t, &n) != 2 || t < 0
+        || t >= kThreads)
+      g_error ("unexpected text %zu: %.40s", i, record.texts[i].c_str ());
+    if (n != next[t])
+      g_error ("thread %d: text %d came where %d was due", t, n, next[t]);
+    next[t]++;
+  }
+  std::lock_guard guard (events.lock);
+  g_assert_cmpuint (events.failures.size (), ==, 0);
+  g_assert_cmpuint (events.texts.size (), ==, total);
+}
+
+// stop() at many points of the opening: at once, while the request waits,
+// right after the 101, from the opened handler, after a random pause. No
+// handler runs after stop(), nothing fails, the server sees its end of the
+// connection, and no thread is left.
+void
+test_stress_stop_racing_open ()
+{
+  constexpr int kRounds = 60;
+  for (int round = 0; round < kRounds; round++) {
+    const int how = round % 5;
+    Events events;
+    ScriptedWebSocketServer server ([] (Peer &peer) {
+          peer.read_request ();
+          peer.answer_upgrade ();
+          peer.send_text ("{\"hello\":1}");
+          peer.serve ();
+        });
+    auto socket = std::make_unique<RealtimeSocket> (events.handlers ());
+    std::atomic<bool> stopped_in_handler { false };
+    RealtimeSocket::Handlers handlers = events.handlers ();
+    if (how == 3) {
+      handlers.opened = [&] {
+        events.record ([&] { events.opened++; });
+        socket->stop ();
+        std::lock_guard guard (events.lock);
+        events.stopped = true;
+        stopped_in_handler = true;
+      };
+      socket = std::make_unique<RealtimeSocket> (handlers);
+    }
+    socket->start (options_for (server));
+    switch (how) {
+      case 0:
+        break;
+      case 1:
+        server.wait_until ([] (const WebSocketRecord &r) { return !r.request_line.empty (); });
+        break;
+      case 2:
+        server.wait_until ([] (const WebSocketRecord &r) { return !r.request_line.empty (); });
+        g_usleep (g_random_int_range (0, 2000));
+        break;
+      case 3:
+        g_assert_true (poll_until ([&] { return stopped_in_handler.load (); }));
+        break;
+      case 4:
+        g_usleep (g_random_int_range (0, 5000));
+        break;
+    }
+    if (how != 3)
+      events.stop (*socket);
+    socket.reset ();
+    assert_no_socket_threads ();
+    const WebSocketRecord record = server.record ();
+    if (record.accepted)
+      g_assert_true (server.wait_until ([] (const WebSocketRecord &r) { return r.ended; }));
+    // A Close, if any, is a normal one.
+    g_assert_true (record.close_code == -1 || record.close_code == 1000);
+    std::lock_guard guard (events.lock);
+    g_assert_cmpint (events.after_stop, ==, 0);
+    g_assert_cmpuint (events.failures.size (), ==, 0);
+  }
+}
+
+// A connect timeout so short that the opening thread often finishes as the
+// loop gives it up: each round ends either opened or failed with the
+// timeout, never both, once at most each.
+void
+test_stress_timeout_racing_open ()
+{
+  constexpr int kRounds = 60;
+  int opened = 0, timed_out = 0;
+  for (int round = 0; round < kRounds; round++) {
+    Events events;
+    ScriptedWebSocketServer server (open_and_serve);
+    RealtimeSocket socket (events.handlers ());
+    RealtimeSocket::Options options = options_for (server);
+    options.connect_timeout_ms = 1 + round % 8;
+    socket.start (options);
+    g_assert_true (events.wait_until ([&] {
+          return events.opened > 0 || !events.failures.empty (); }));
+    // Whatever came second would come soon.
+    g_usleep (20000);
+    events.stop (socket);
+    std::lock_guard guard (events.lock);
+    g_assert_cmpint (events.opened + static_cast<int> (events.failures.size ()), ==, 1);
+    if (!events.failures.empty ())
+      assert_prefix (events.failures[0], "connect timeout after");
+    opened += events.opened;
+    timed_out += static_cast<int> (events.failures.size ());
+  }
+  g_test_message ("%d opened, %d timed out", opened, timed_out);
+  assert_no_socket_threads ();
+}
+
+// The server closes (a Close, or only TCP) while a thread keeps sending:
+// one failure, the texts it got are a prefix of those sent, in order.
+void
+test_stress_server_closes_while_sending (gconstpointer data)
+{
+  const bool with_close = GPOINTER_TO_INT (data) != 0;
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; round++) {
+    Events events;
+    ScriptedWebSocketServer server ([with_close, round] (Peer &peer) {
+          peer.read_request ();
+          peer.answer_upgrade ();
+          for (int i = 0; i < 10 + round; i++)
+            peer.read_message ();
+          if (with_close) {
+            peer.send_close (1001, "going away");
+            peer.serve ();
+          } else {
+            peer.drop ();
+          }
+        });
+    RealtimeSocket socket (events.handlers ());
+    socket.start (options_for (server));
+    std::atomic<bool> done { false };
+    std::thread sender ([&] {
+      for (int n = 0; n < 100000 && !done.load (); n++)
+        socket.send ("{\"n\":" + std::to_string (n) + "}");
+    });
+    const bool failed = events.wait_until ([&] { return !events.failures.empty (); });
+    done = true;
+    sender.join ();
+    g_assert_true (failed);
+    const guint64 sent = socket.frames_sent ();
+    // Dropped after the failure.
+    socket.send ("{\"late\":1}");
+    g_assert_cmpuint (socket.frames_sent (), ==, sent);
+    // drop() ends the script without reading to the end.
+    g_assert_true (server.wait_until ([] (const WebSocketRecord &r) {
+          return r.ended || r.script_done; }));
+    events.stop (socket);
+    const WebSocketRecord record = server.record ();
+    for (size_t i = 0; i < record.texts.size (); i++) {
+      const std::string expected = "{\"n\":" + std::to_string (i) + "}";
+      assert_equal (record.texts[i], expected.c_str ());
+    }
+    g_assert_cmpuint (record.texts.size (), <=, sent);
+    std::lock_guard guard (events.lock);
+    g_assert_cmpuint (events.failures.size (), ==, 1);
+    if (with_close) {
+      assert_equal (events.failures[0], "socket closed mid-call (code 1001): going away");
+      // Answered with the same code.
+      g_assert_cmpint (record.close_code, ==, 1001);
+    } else {
+      assert_prefix (events.failures[0], "socket closed mid-call");
+    }
+  }
+  assert_no_socket_threads ();
+}
+
+// The server's Close and the client's own cross: no failure after stop(),
+// each side saw the other's Close 1000 or its end, no thread is left.
+void
+test_stress_close_crossing ()
+{
+  constexpr int kRounds = 60;
+  for (int round = 0; round < kRounds; round++) {
+    Events events;
+    ScriptedWebSocketServer server ([] (Peer &peer) {
+          peer.read_request ();
+          peer.answer_upgrade ();
+          if (!peer.wait_gate ())
+            return;
+          peer.send_close (1000, "done");
+          peer.serve ();
+        });
+    RealtimeSocket socket (events.handlers ());
+    socket.start (options_for (server));
+    g_assert_true (events.wait_until ([&] { return events.opened == 1; }));
+    server.open_gate ();
+    if (round % 2 == 1)
+      g_usleep (g_random_int_range (0, 300));
+    events.stop (socket);
+    g_assert_true (server.wait_until ([] (const WebSocketRecord &r) { return r.ended; }));
+    assert_no_socket_threads ();
+    const WebSocketRecord record = server.record ();
+    g_assert_cmpint (record.close_code, ==, 1000);
+    g_assert_cmpstr (record.decode_error.c_str (), ==, "");
+    std::lock_guard guard (events.lock);
+    g_assert_cmpint (events.after_stop, ==, 0);
+    g_assert_cmpuint (events.failures.size (), <=, 1);
+    if (!events.failures.empty ())
+      assert_equal (events.failures[0], "socket closed mid-call (code 1000): done");
+  }
+}
+
+// wss://: 3000 texts, each its own write (its own TLS record), then nothing
+// until the client answers: every one reaches the handler without the
+// socket becoming readable again (nothing left in the TLS layer unread).
+void
+test_stress_tls_many_records ()
+{
+  constexpr int kTexts = 3000;
+  TestCertificate certificate;
+  Events events;
+  ScriptedWebSocketServer server ([] (Peer &peer) {
+        peer.read_request ();
+        peer.answer_upgrade ();
+        for (int n = 0; n < kTexts; n++)
+          if (!peer.send_text ("{\"n\":" + std::to_string (n) + "}"))
+            return;
+        peer.serve ();
+      }, certificate.certificate);
+  RealtimeSocket socket (events.handlers ());
+  RealtimeSocket::Options options = options_for (server);
+  options.tls_ca_file = certificate.cert_file;
+  socket.start (options);
+  g_assert_true (events.wait_until ([&] {
+        return events.texts.size () >= kTexts || !events.failures.empty (); }, 30000));
+  events.stop (socket);
+  std::lock_guard guard (events.lock);
+  g_assert_cmpuint (events.failures.size (), ==, 0);
+  g_assert_cmpuint (events.texts.size (), ==, kTexts);
+  for (int n = 0; n < kTexts; n++) {
+    const std::string expected = "{\"n\":" + std::to_string (n) + "}";
+    assert_equal (events.texts[n], expected.c_str ());
+  }
+}
+
+// wss://, a server that stops reading with the client's writes pending:
+// stop() still ends the connection within the close grace, the shared
+// thread is not held in a blocking TLS close, and no thread is left while
+// the server still holds its end open.
+void
+test_tls_stop_server_not_reading ()
+{
+  TestCertificate certificate;
+  Events events;
+  ScriptedWebSocketServer server ([] (Peer &peer) {
+        peer.read_request ();
+        peer.answer_upgrade ();
+        peer.wait_gate ();
+      }, certificate.certificate, 4096);
+  RealtimeSocket socket (events.handlers ());
+  RealtimeSocket::Options options = options_for (server);
+  options.tls_ca_file = certificate.cert_file;
+  socket.start (options);
+  g_assert_true (events.wait_until ([&] {
+        return events.opened == 1 || !events.failures.empty (); }));
+  g_assert_cmpint (events.opened, ==, 1);
+  const std::string chunk (64 * 1024, 'x');
+  for (int i = 0; i < 256; i++)
+    socket.send ("{\"audio\":\"" + chunk + "\"}");
+  events.stop (socket);
+  assert_no_socket_threads ();
+  g_assert_false (server.record ().ended);
+  server.open_gate ();
+  std::lock_guard guard (events.lock);
+  g_assert_cmpint (events.after_stop, ==, 0);
+  g_assert_cmpuint (events.failures.size (), ==, 0);
+}
+
+
+// send() from one thread while another stop()s: send() is thread-safe, so it
+// may race stop(); nothing reaches the server after its Close.
+void
+test_stress_send_racing_stop ()
+{
+  constexpr int kRounds = 20;
+  for (int round = 0; round < kRounds; round++) {
+    Events events;
+    ScriptedWebSocketServer server (open_and_serve);
+    RealtimeSocket socket (events.handlers ());
+    socket.start (options_for (server));
+    g_assert_true (events.wait_until ([&] { return events.opened == 1; }));
+    std::atomic<bool> done { false };
+    std::thread sender ([&] {
+      for (int n = 0; !done.load (); n++)
+        socket.send ("{\"n\":" + std::to_string (n) + "}");
+    });
+    g_usleep (g_random_int_range (0, 2000));
+    events.stop (socket);
+    done = true;
+    sender.join ();
+    g_assert_true (server.wait_until ([] (const WebSocketRecord &r) { return r.ended; }));
+    const WebSocketRecord record = server.record ();
+    g_assert_cmpint (record.close_code, ==, 1000);
+    g_assert_cmpstr (record.decode_error.c_str (), ==, "");
+    std::lock_guard guard (events.lock);
+    g_assert_cmpuint (events.failures.size (), ==, 0);
+  }
+  assert_no_socket_threads ();
+}
+
 }  // namespace
 
 int
@@ -915,5 +1367,22 @@ main (int argc, char **argv)
   g_test_add_func ("/realtime-socket/tls/untrusted-cannot-connect", test_tls_untrusted);
   g_test_add_func ("/realtime-socket/threads/shared-named-and-ended",
       test_threads_shared_and_ended);
+  g_test_add_func ("/realtime-socket/tls/stop-with-server-not-reading-leaves-no-thread",
+      test_tls_stop_server_not_reading);
+  g_test_add_func ("/realtime-socket/stress/64-sockets-open-echo-close",
+      test_stress_many_sockets);
+  g_test_add_func ("/realtime-socket/stress/send-from-4-threads-each-in-order",
+      test_stress_send_from_threads);
+  g_test_add_func ("/realtime-socket/stress/stop-racing-open", test_stress_stop_racing_open);
+  g_test_add_func ("/realtime-socket/stress/timeout-racing-open-one-outcome",
+      test_stress_timeout_racing_open);
+  g_test_add_data_func ("/realtime-socket/stress/server-close-frame-while-sending",
+      GINT_TO_POINTER (1), test_stress_server_closes_while_sending);
+  g_test_add_data_func ("/realtime-socket/stress/server-drops-tcp-while-sending",
+      GINT_TO_POINTER (0), test_stress_server_closes_while_sending);
+  g_test_add_func ("/realtime-socket/stress/close-crossing", test_stress_close_crossing);
+  g_test_add_func ("/realtime-socket/stress/send-racing-stop", test_stress_send_racing_stop);
+  g_test_add_func ("/realtime-socket/stress/tls-many-records-all-read",
+      test_stress_tls_many_records);
   return g_test_run ();
 }
