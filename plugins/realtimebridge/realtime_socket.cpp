@@ -114,7 +114,8 @@ class Transport {
 
   ~Transport ()
   {
-    // Non-blocking: a TLS close_notify the socket cannot take is skipped.
+    // The socket is non-blocking: a TLS close_notify it cannot take at once
+    // fails with WOULD_BLOCK and is skipped, and the socket is closed.
     g_io_stream_close (G_IO_STREAM (connection_), nullptr, nullptr);
     g_object_unref (connection_);
   }
@@ -809,8 +810,14 @@ RealtimeSocket::Connection::handle (const ws::Message &message)
       }
       return;
     case ws::MessageType::Ping: {
-      std::lock_guard guard (link->lock);
-      link->write_frame (ws::Opcode::Pong, message.payload);
+      std::string reason;
+      {
+        std::lock_guard guard (link->lock);
+        if (!link->write_frame (ws::Opcode::Pong, message.payload))
+          reason = std::move (link->write_error);
+      }
+      if (!reason.empty ())
+        ended (reason);
       return;
     }
     case ws::MessageType::Close: {
@@ -929,16 +936,19 @@ RealtimeSocket::Connection::close ()
   closing = true;
   g_cancellable_cancel (cancellable);
   if (transport != nullptr) {
+    bool written;
     {
       std::lock_guard guard (link->lock);
       const uint8_t normal[2] = { ws::close_code::kNormal >> 8,
         ws::close_code::kNormal & 0xff };
-      link->write_frame (ws::Opcode::Close, normal);
+      written = link->write_frame (ws::Opcode::Close, normal);
     }
     // The server's Close (or its end of the connection) finishes; this is
     // for a server that never answers.
-    set_deadline (g_get_monotonic_time () + kCloseGraceUs);
-    return;
+    if (written) {
+      set_deadline (g_get_monotonic_time () + kCloseGraceUs);
+      return;
+    }
   }
   finish ();
 }
@@ -1081,8 +1091,12 @@ RealtimeSocket::frames_sent () const
 void
 RealtimeSocket::start (Options options)
 {
-  if (loop_)
-    return;
+  {
+    // Started already, or stopped: a socket is used once.
+    std::lock_guard guard (link_->lock);
+    if (loop_ || link_->close_requested)
+      return;
+  }
   std::shared_ptr<Loop> loop = Loop::acquire ();
   link_->connection = new Connection (link_, loop, std::move (options));
   // The first wake connects. loop_ is set under the lock: send() reads it.

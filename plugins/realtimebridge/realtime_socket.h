@@ -11,7 +11,10 @@
 // while the socket is still connecting are kept and written once it opens.
 //
 // No GStreamer in here; the element gets text and failures through Handlers,
-// which run on the shared socket thread: they must not block for long.
+// which run on the shared socket thread: they must not block for long. A
+// handler may stop() its own socket, never another one (two handlers
+// stopping each other's sockets on two threads would wait for each other).
+// A socket is used once: start() after stop() does nothing.
 #pragma once
 
 #include <glib.h>

@@ -898,6 +898,30 @@ assert_no_socket_threads ()
         RealtimeSocket::kConnectThreadName);
 }
 
+// A socket is used once: start() after stop() starts no thread and
+// connects to nothing, and no handler runs.
+void
+test_start_after_stop_does_nothing ()
+{
+  Events events;
+  ScriptedWebSocketServer server (open_and_serve);
+  RealtimeSocket socket (events.handlers ());
+  socket.start (options_for (server));
+  g_assert_true (events.wait_until ([&] { return events.opened == 1; }));
+  events.stop (socket);
+  g_assert_true (server.wait_until ([] (const WebSocketRecord &r) { return r.ended; }));
+  g_assert_true (poll_until ([] {
+        return threads_named (RealtimeSocket::kThreadName) == 0; }));
+  socket.start (options_for (server));
+  // A start would have made its loop thread before returning.
+  g_assert_cmpuint (threads_named (RealtimeSocket::kThreadName), ==, 0);
+  g_assert_cmpuint (threads_named (RealtimeSocket::kConnectThreadName), ==, 0);
+  socket.send ("{\"after\":\"stop\"}");
+  g_assert_cmpuint (socket.queued_before_open (), ==, 0);
+  g_assert_true (events.wait_until ([&] {
+        return events.opened == 1 && events.failures.empty (); }));
+}
+
 void
 open_and_echo (Peer &peer)
 {
@@ -1351,6 +1375,8 @@ main (int argc, char **argv)
       test_send_after_failed_dropped);
   g_test_add_func ("/realtime-socket/send/before-start-ignored",
       test_send_before_start_ignored);
+  g_test_add_func ("/realtime-socket/start-after-stop-does-nothing",
+      test_start_after_stop_does_nothing);
   g_test_add_func ("/realtime-socket/send/one-megabyte-to-slow-reader-in-order",
       test_large_send_slow_reader);
   g_test_add_data_func ("/realtime-socket/malformed-url/http-scheme",

@@ -216,7 +216,8 @@ void test_encode_matches_glib() {
       std::string out(size + 8, '#');
       char *end = callstream::base64_encode_into(bytes.data(), bytes.size(), out.data());
       g_assert_true(end == out.data() + size);
-      g_assert_cmpstr(out.substr(size).c_str(), ==, "########");
+      const std::string after = out.substr(size);
+      g_assert_cmpstr(after.c_str(), ==, "########");
       out.resize(size);
       g_assert_cmpstr(out.c_str(), ==, expected);
       const auto decoded = decode(out);

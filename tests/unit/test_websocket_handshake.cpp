@@ -23,7 +23,8 @@ std::string answer_101(const std::string &extra = "", const char *accept = kRfcA
 }
 
 void test_rfc_accept() {
-  g_assert_cmpstr(accept_for_key(kRfcKey).c_str(), ==, kRfcAccept);
+  const std::string accept = accept_for_key(kRfcKey);
+  g_assert_cmpstr(accept.c_str(), ==, kRfcAccept);
 }
 
 // 16 bytes in base64, a new one each time.
