@@ -311,6 +311,10 @@ constexpr RespName kStream("stream");
 // allocation of the exact size: RESP puts the count and each length first.
 class XaddBuilder {
  public:
+  // Only the fields added later: a run of arguments to splice into an XADD.
+  struct FieldsOnly {};
+  explicit XaddBuilder(FieldsOnly) {}
+
   explicit XaddBuilder(const RedisStreamTarget &target) {
     add("XADD");
     add(target.key);
@@ -353,16 +357,35 @@ class XaddBuilder {
 
   // Overwrites @command, reusing its capacity.
   void take_into(std::string &command) const {
-    size_t size = 3 + decimal_digits(argc_);
-    for (size_t i = 0; i < argc_; i++)
-      size += args_[i].size() +
-              (encoded_[i] ? 0 : 5 + decimal_digits(args_[i].size()));
-    command.resize(size);
+    command.resize(3 + decimal_digits(argc_) + args_size());
     char *p = command.data();
     *p++ = '*';
     p = write_decimal(p, argc_);
     *p++ = '\r';
     *p++ = '\n';
+    p = write_args(p);
+    assert(p == command.data() + command.size());
+  }
+
+  // The arguments alone, each in RESP, after what @out holds.
+  void append_args(std::string &out) const {
+    const size_t at = out.size();
+    out.resize(at + args_size());
+    write_args(out.data() + at);
+  }
+
+  size_t argc() const { return argc_; }
+
+ private:
+  size_t args_size() const {
+    size_t size = 0;
+    for (size_t i = 0; i < argc_; i++)
+      size += args_[i].size() +
+              (encoded_[i] ? 0 : 5 + decimal_digits(args_[i].size()));
+    return size;
+  }
+
+  char *write_args(char *p) const {
     for (size_t i = 0; i < argc_; i++) {
       if (encoded_[i]) {
         std::memcpy(p, args_[i].data(), args_[i].size());
@@ -379,10 +402,9 @@ class XaddBuilder {
       *p++ = '\r';
       *p++ = '\n';
     }
-    assert(p == command.data() + command.size());
+    return p;
   }
 
- private:
   void add(std::string_view arg) {
     assert(argc_ < kMaxArgs);
     encoded_[argc_] = false;
@@ -646,23 +668,80 @@ std::string format_audio_entry(const RedisStreamTarget &target,
 void format_audio_entry(std::string &command, const RedisStreamTarget &target,
                         const RedisCallIds &ids, const RedisAudioFrame &frame,
                         RedisPayload payload) {
-  XaddBuilder xadd(target);
-  xadd.field(kEvent, "audio");
-  xadd.field(kInteractionId, ids.interaction_id);
-  xadd.field(kStreamSid, ids.stream_sid);
-  xadd.field(kSeq, frame.seq);
-  xadd.field(kTimestampMs, frame.timestamp_ms);
-  xadd.field(kSampleRate, frame.format.sample_rate);
-  xadd.field(kChannels, frame.format.channels);
-  xadd.field(kEncoding, redis_audio_encoding_name(frame.format.encoding));
-  if (payload == RedisPayload::kBase64) {
-    xadd.base64_field(kAudio, frame.audio);
-  } else {
-    xadd.field(kAudio,
-               std::string_view(reinterpret_cast<const char *>(frame.audio.data()),
-                                frame.audio.size()));
+  RedisAudioEntryWriter(target, ids, payload).format(command, frame);
+}
+
+// The fields of an audio entry, in the schema's order: event, interaction_id,
+// stream_sid (the head, with the XADD before them), seq, timestamp_ms (per
+// frame), sample_rate, channels, encoding (per format), audio.
+RedisAudioEntryWriter::RedisAudioEntryWriter(const RedisStreamTarget &target,
+                                             const RedisCallIds &ids, RedisPayload payload)
+    : payload_(payload) {
+  XaddBuilder head(target);
+  head.field(kEvent, "audio");
+  head.field(kInteractionId, ids.interaction_id);
+  head.field(kStreamSid, ids.stream_sid);
+  const size_t argc = head.argc() + 2 * 6;  // seq, timestamp_ms, 3 of format, audio
+  head_ = "*";
+  head_.resize(1 + decimal_digits(argc));
+  write_decimal(head_.data() + 1, argc);
+  head_ += "\r\n";
+  head.append_args(head_);
+  head_ += kSeq.view();
+}
+
+void RedisAudioEntryWriter::set_format(const RedisAudioFormat &format) {
+  XaddBuilder fields{XaddBuilder::FieldsOnly{}};
+  fields.field(kSampleRate, format.sample_rate);
+  fields.field(kChannels, format.channels);
+  fields.field(kEncoding, redis_audio_encoding_name(format.encoding));
+  format_fields_.clear();
+  fields.append_args(format_fields_);
+  format_fields_ += kAudio.view();
+  format_ = format;
+  has_format_ = true;
+}
+
+void RedisAudioEntryWriter::format(std::string &command, const RedisAudioFrame &frame) {
+  if (!has_format_ || frame.format.sample_rate != format_.sample_rate ||
+      frame.format.channels != format_.channels ||
+      frame.format.encoding != format_.encoding)
+    set_format(frame.format);
+  std::string_view audio(reinterpret_cast<const char *>(frame.audio.data()),
+                         frame.audio.size());
+  if (payload_ == RedisPayload::kBase64) {
+    base64_.clear();
+    append_base64(base64_, frame.audio);
+    audio = base64_;
   }
-  xadd.take_into(command);
+  char seq[24], timestamp[24];
+  const size_t seq_size = std::to_chars(seq, seq + sizeof seq, frame.seq).ptr - seq;
+  const size_t timestamp_size =
+      std::to_chars(timestamp, timestamp + sizeof timestamp, frame.timestamp_ms).ptr -
+      timestamp;
+  const auto bulk_size = [](size_t size) { return 5 + decimal_digits(size) + size; };
+  command.resize(head_.size() + bulk_size(seq_size) + kTimestampMs.view().size() +
+                 bulk_size(timestamp_size) + format_fields_.size() + bulk_size(audio.size()));
+  char *p = command.data();
+  const auto put = [&p](std::string_view bytes) {
+    if (!bytes.empty())
+      std::memcpy(p, bytes.data(), bytes.size());
+    p += bytes.size();
+  };
+  const auto put_bulk = [&p, &put](std::string_view bytes) {
+    *p++ = '$';
+    p = write_decimal(p, bytes.size());
+    put("\r\n");
+    put(bytes);
+    put("\r\n");
+  };
+  put(head_);
+  put_bulk(std::string_view(seq, seq_size));
+  put(kTimestampMs.view());
+  put_bulk(std::string_view(timestamp, timestamp_size));
+  put(format_fields_);
+  put_bulk(audio);
+  assert(p == command.data() + command.size());
 }
 
 std::string format_call_end_entry(const RedisStreamTarget &target,

@@ -145,6 +145,28 @@ std::string format_call_end_entry(const RedisStreamTarget &target,
                                   const RedisCallIds &ids,
                                   const RedisCallEnd &end);
 
+// format_audio_entry() for the frames of one call: what no frame changes
+// (the XADD, the key, MAXLEN, the call's ids; the format fields while the
+// format stays) is put in RESP once and copied into each entry.
+class RedisAudioEntryWriter {
+ public:
+  RedisAudioEntryWriter(const RedisStreamTarget &target, const RedisCallIds &ids,
+                        RedisPayload payload);
+  // Overwrites @command (reusing its capacity) with exactly
+  // format_audio_entry(target, ids, @frame, payload).
+  void format(std::string &command, const RedisAudioFrame &frame);
+
+ private:
+  void set_format(const RedisAudioFormat &format);
+
+  RedisPayload payload_;
+  std::string head_;           // "*N", the XADD up to stream_sid, the name "seq"
+  std::string format_fields_;  // sample_rate, channels, encoding, the name "audio"
+  RedisAudioFormat format_;
+  bool has_format_ = false;
+  std::string base64_;         // the last frame's audio, RedisPayload::kBase64
+};
+
 // An index stream (schemas/redis-index-entry.schema.json) names each call's
 // stream next to its call_start and call_end, so consumers can take whole
 // calls through a consumer group on the index. @event: "call_start" or

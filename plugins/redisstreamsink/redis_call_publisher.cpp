@@ -41,6 +41,7 @@ void RedisCallPublisher::begin_call(const RedisPublishSettings &settings,
              settings.maxlen};
   index_ = {settings.index_stream, 0};
   payload_ = settings.payload;
+  audio_writer_.emplace(target_, ids_, payload_);
   active_ = true;
   seq_ = 0;
   dropped_ = 0;
@@ -77,7 +78,7 @@ uint64_t RedisCallPublisher::publish_frame(std::span<const uint8_t> audio,
   frame.timestamp_ms = static_cast<int64_t>(pts / kNanosecondsPerMillisecond);
   frame.format = format;
   frame.audio = audio;
-  format_audio_entry(scratch_, target_, ids_, frame, payload_);
+  audio_writer_->format(scratch_, frame);
   RedisQueuedEntry entry;
   entry.command = std::move(scratch_);
   entry.audio = true;

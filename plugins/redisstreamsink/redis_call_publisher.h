@@ -75,6 +75,8 @@ class RedisCallPublisher {
   uint64_t dropped_ = 0;
   uint64_t next_pts_ns_ = 0;
   std::string scratch_;  // the next audio entry is formatted into this
+  // The call's audio entries, set at begin_call().
+  std::optional<RedisAudioEntryWriter> audio_writer_;
 };
 
 }  // namespace callstream

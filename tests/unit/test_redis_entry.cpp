@@ -382,6 +382,51 @@ void test_audio_entry_base64() {
   }
 }
 
+// One writer for a call's frames gives, frame after frame, exactly what a
+// fresh format_audio_entry() gives, while the format changes under it (its
+// cached fields are rebuilt) and the audio's size varies; every entry reads
+// back with the frame's own values.
+void test_audio_writer_reused() {
+  const callstream::RedisAudioFormat formats[] = {
+      {8000, 1, callstream::RedisAudioEncoding::kPcm16},
+      {8000, 1, callstream::RedisAudioEncoding::kMulaw},
+      {16000, 1, callstream::RedisAudioEncoding::kMulaw},
+      {16000, 2, callstream::RedisAudioEncoding::kMulaw},
+  };
+  for (uint64_t maxlen : {uint64_t{0}, uint64_t{5000}}) {
+    for (auto payload : {callstream::RedisPayload::kBinary, callstream::RedisPayload::kBase64}) {
+      const callstream::RedisStreamTarget target{"calls:{CA77}", maxlen};
+      const callstream::RedisCallIds ids{"CA77", "MZ88"};
+      callstream::RedisAudioEntryWriter writer(target, ids, payload);
+      std::string command;
+      for (uint64_t seq = 1; seq <= 40; seq++) {
+        const auto audio = sample_audio((seq * 37) % 400);
+        callstream::RedisAudioFrame frame;
+        frame.seq = seq * 1000003;
+        frame.timestamp_ms = static_cast<int64_t>(seq * 20);
+        frame.format = formats[(seq / 3) % 4];
+        frame.audio = audio;
+        writer.format(command, frame);
+        const std::string fresh = callstream::format_audio_entry(target, ids, frame, payload);
+        g_assert_cmpmem(command.data(), command.size(), fresh.data(), fresh.size());
+        const Argv argv = decode_resp(command);
+        const size_t at = maxlen > 0 ? 3 : 0;  // MAXLEN ~ N
+        g_assert_cmpstr(argv[at + 10].c_str(), ==, std::to_string(frame.seq).c_str());
+        g_assert_cmpstr(argv[at + 12].c_str(), ==,
+                        std::to_string(frame.timestamp_ms).c_str());
+        g_assert_cmpstr(argv[at + 14].c_str(), ==,
+                        std::to_string(frame.format.sample_rate).c_str());
+        if (payload == callstream::RedisPayload::kBase64) {
+          g_autofree gchar *want = g_base64_encode(audio.data(), audio.size());
+          g_assert_cmpstr(argv.back().c_str(), ==, want);
+        } else {
+          g_assert_true(argv.back() == as_string(audio));
+        }
+      }
+    }
+  }
+}
+
 void test_large_numbers() {
   callstream::RedisAudioFrame frame;
   frame.seq = UINT64_MAX;
@@ -730,6 +775,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/redis-entry/audio-maxlen-mulaw",
                   test_audio_entry_maxlen_mulaw);
   g_test_add_func("/redis-entry/audio-base64", test_audio_entry_base64);
+  g_test_add_func("/redis-entry/audio-writer/reused-for-a-call", test_audio_writer_reused);
   g_test_add_func("/redis-entry/large-numbers", test_large_numbers);
   g_test_add_func("/redis-entry/call-start", test_call_start_entry);
   g_test_add_func("/redis-entry/custom-parameters-json",
