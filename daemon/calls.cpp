@@ -115,6 +115,10 @@ Call::Call (CallRegistry &registry, const PipelineDescription &description,
   if (input_ != nullptr) {
     push_signal_ = g_signal_lookup ("push-message", G_OBJECT_TYPE (input_));
     end_signal_ = g_signal_lookup ("end-of-stream", G_OBJECT_TYPE (input_));
+    // The bus handler below drops callstream-mark messages: no need to make
+    // one per mark (one per 20 ms of reply audio in the realtime flows).
+    if (g_object_class_find_property (G_OBJECT_GET_CLASS (input_), "post-marks"))
+      g_object_set (input_, "post-marks", FALSE, nullptr);
   }
 }
 

@@ -20,6 +20,7 @@ enum Prop : guint {
   PROP_PACE,
   PROP_BOUND_PORT,
   PROP_SESSION,
+  PROP_POST_MARKS,
 };
 
 struct GObjectUnref {
@@ -122,6 +123,13 @@ SourceInputs::install_properties (GObjectClass *klass, guint first,
           "when both get the same connection. Without location, port and "
           "connection, what the sinks send goes out through send-message",
           nullptr, settable));
+  g_object_class_install_property (klass, first + PROP_POST_MARKS,
+      g_param_spec_boolean ("post-marks", "Post marks",
+          "Post a callstream-mark element message for each mark the provider "
+          "echoes (the sinks on the call's session get the mark either way); "
+          "FALSE saves the message when nothing reads it",
+          TRUE, GParamFlags (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+              | GST_PARAM_MUTABLE_PLAYING)));
 }
 
 void
@@ -237,6 +245,9 @@ SourceInputs::set_property (guint prop_id, const GValue *value)
     case PROP_SESSION:
       s.session = text != nullptr ? text : "";
       break;
+    case PROP_POST_MARKS:
+      post_marks_.store (g_value_get_boolean (value), std::memory_order_relaxed);
+      break;
     default:
       return false;
   }
@@ -274,6 +285,9 @@ SourceInputs::get_property (guint prop_id, GValue *value)
       break;
     case PROP_SESSION:
       g_value_set_string (value, s.session.empty ()? nullptr : s.session.c_str ());
+      break;
+    case PROP_POST_MARKS:
+      g_value_set_boolean (value, post_marks ());
       break;
     default:
       return false;

@@ -33,7 +33,7 @@ class SourceInputs {
   };
 
   // Property ids @first_prop_id .. @first_prop_id + kPropertyCount - 1.
-  static constexpr guint kPropertyCount = 8;
+  static constexpr guint kPropertyCount = 9;
   static void install_properties (GObjectClass *klass, guint first_prop_id,
       const char *provider, const char *default_path);
   // The signals of an application that reads the call's socket itself:
@@ -76,6 +76,8 @@ class SourceInputs {
   CallSession *session () { return session_.get (); }
   // For a provider element's mark and start handlers; no-ops without session.
   void deliver_mark (const std::string &name);
+  // post-marks: whether a mark also goes on the bus as callstream-mark.
+  bool post_marks () const { return post_marks_.load (std::memory_order_relaxed); }
   void set_stream_sid (const std::string &stream_sid);
 
   // Entry points for messages from any thread (sockets, the action signal,
@@ -107,6 +109,7 @@ class SourceInputs {
   std::unique_ptr<Settings> active_;
 
   bool ended_ = false;  // under STREAM_LOCK
+  std::atomic<bool> post_marks_ { true };
   // Push mode with a session and a send-message handler: the session's
   // outlet is attached on the first message (the application has the
   // socket by then). Under STREAM_LOCK.

@@ -116,7 +116,8 @@ handle_text (GstExotelSrc * self, std::string_view text)
           else
             output.push_dtmf (m.digit, m.duration_ms);
         } else if constexpr (std::is_same_v<T, exotel::Mark>) {
-          output.post_mark (m.name);
+          if (self->impl->inputs.post_marks ())
+            output.post_mark (m.name);
           self->impl->inputs.deliver_mark (m.name);
         } else if constexpr (std::is_same_v<T, exotel::Stop>) {
           return output.end_call (m.reason.empty ()? "stop" : m.reason.c_str ());

@@ -190,7 +190,8 @@ handle_text (GstTwilioSrc * self, std::string_view text)
           else
             inbound.push_dtmf (m.digit, std::nullopt);
         } else if constexpr (std::is_same_v<T, twilio::Mark>) {
-          inbound.post_mark (m.name);
+          if (self->impl->inputs.post_marks ())
+            inbound.post_mark (m.name);
           self->impl->inputs.deliver_mark (m.name);
         } else if constexpr (std::is_same_v<T, twilio::Stop>) {
           return end_call (self, "stop");

@@ -329,6 +329,30 @@ test_mark_is_posted ()
   unref_messages (messages);
 }
 
+// post-marks=FALSE: the mark posts nothing on the bus (the media around it
+// still flows); TRUE again, and the next one does.
+static void
+test_mark_not_posted_when_off ()
+{
+  Fixture f;
+  gboolean post = FALSE;
+  g_object_get (f.h->element, "post-marks", &post, nullptr);
+  g_assert_true (post);
+  g_object_set (f.h->element, "post-marks", FALSE, nullptr);
+  f.text (exotel_start_message ());
+  f.text ("{\"event\":\"mark\",\"stream_sid\":\"MZ1\",\"mark\":{\"name\":\"reply-1\"}}");
+  g_assert_cmpint (f.text (exotel_media_message (2, pattern_bytes (320, 0))), ==, GST_FLOW_OK);
+  auto messages = pop_messages (f.bus, GST_MESSAGE_ELEMENT);
+  g_assert_cmpuint (messages.size (), ==, 0);
+  g_object_set (f.h->element, "post-marks", TRUE, nullptr);
+  f.text ("{\"event\":\"mark\",\"stream_sid\":\"MZ1\",\"mark\":{\"name\":\"reply-2\"}}");
+  messages = pop_messages (f.bus, GST_MESSAGE_ELEMENT);
+  g_assert_cmpuint (messages.size (), ==, 1);
+  g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (messages[0]), "name"),
+      ==, "reply-2");
+  unref_messages (messages);
+}
+
 static void
 test_stop_is_eos ()
 {
@@ -492,6 +516,8 @@ main (int argc, char **argv)
   g_test_add_func ("/exotelsrc/unknown-event-ignored", test_unknown_event_is_ignored);
   g_test_add_func ("/exotelsrc/dtmf/dtmf-events", test_dtmf_becomes_dtmf_events);
   g_test_add_func ("/exotelsrc/mark/element-message", test_mark_is_posted);
+  g_test_add_func ("/exotelsrc/mark/post-marks-false-posts-nothing",
+      test_mark_not_posted_when_off);
   g_test_add_func ("/exotelsrc/stop/eos", test_stop_is_eos);
   g_test_add_func ("/exotelsrc/stop/application-eos", test_application_eos_ends_call);
   g_test_add_func ("/exotelsrc/binary/call-format", test_binary_frames_in_call_format);

@@ -208,6 +208,12 @@ test_dtmf_mark_and_bad_input ()
   g_assert_cmpstr (gst_structure_get_string (gst_message_get_structure (marks[0]),
           "name"), ==, "reply-3");
   unref_messages (marks);
+  // post-marks=FALSE: no message for the next one.
+  g_object_set (f.h->element, "post-marks", FALSE, nullptr);
+  f.text ("{\"event\":\"mark\",\"sequenceNumber\":\"7\",\"streamSid\":\"MZt\","
+      "\"mark\":{\"name\":\"reply-4\"}}");
+  marks = pop_messages (f.bus, GST_MESSAGE_ELEMENT);
+  g_assert_cmpuint (marks.size (), ==, 0);
 
   g_autoptr (GBytes) binary = g_bytes_new ("\x01\x02", 2);
   GstFlowReturn ret;
