@@ -411,11 +411,12 @@ void test_audio_writer_reused() {
         g_assert_cmpmem(command.data(), command.size(), fresh.data(), fresh.size());
         const Argv argv = decode_resp(command);
         const size_t at = maxlen > 0 ? 3 : 0;  // MAXLEN ~ N
-        g_assert_cmpstr(argv[at + 10].c_str(), ==, std::to_string(frame.seq).c_str());
-        g_assert_cmpstr(argv[at + 12].c_str(), ==,
-                        std::to_string(frame.timestamp_ms).c_str());
-        g_assert_cmpstr(argv[at + 14].c_str(), ==,
-                        std::to_string(frame.format.sample_rate).c_str());
+        const std::string seq_text = std::to_string(frame.seq);
+        const std::string timestamp_text = std::to_string(frame.timestamp_ms);
+        const std::string rate_text = std::to_string(frame.format.sample_rate);
+        g_assert_cmpstr(argv[at + 10].c_str(), ==, seq_text.c_str());
+        g_assert_cmpstr(argv[at + 12].c_str(), ==, timestamp_text.c_str());
+        g_assert_cmpstr(argv[at + 14].c_str(), ==, rate_text.c_str());
         if (payload == callstream::RedisPayload::kBase64) {
           g_autofree gchar *want = g_base64_encode(audio.data(), audio.size());
           g_assert_cmpstr(argv.back().c_str(), ==, want);
