@@ -812,8 +812,9 @@ test_tls_untrusted ()
 
 /* ---- the shared threads ------------------------------------------------- */
 
+// Threads named @name in this process.
 int
-socket_threads ()
+threads_named (const char *name)
 {
   int n = 0;
   g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, nullptr);
@@ -822,7 +823,7 @@ socket_threads ()
     g_autofree gchar *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
     g_autofree gchar *comm = nullptr;
     if (g_file_get_contents (path, &comm, nullptr, nullptr)
-        && g_strcmp0 (g_strstrip (comm), RealtimeSocket::kThreadName) == 0)
+        && g_strcmp0 (g_strstrip (comm), name) == 0)
       n++;
   }
   return n;
@@ -849,8 +850,8 @@ test_threads_shared_and_ended ()
   }
   for (int i = 0; i < kSockets; i++)
     g_assert_true (events[i].wait_until ([&] { return !events[i].texts.empty (); }));
-  g_assert_cmpint (socket_threads (), >=, 1);
-  g_assert_cmpint (socket_threads (), <=, static_cast<int> (RealtimeSocket::kMaxLoops));
+  g_assert_cmpint (threads_named (RealtimeSocket::kThreadName), >=, 1);
+  g_assert_cmpint (threads_named (RealtimeSocket::kThreadName), <=, static_cast<int> (RealtimeSocket::kMaxLoops));
   for (int i = 0; i < kSockets; i++) {
     events[i].stop (*sockets[i]);
     std::lock_guard guard (events[i].lock);
@@ -863,28 +864,12 @@ test_threads_shared_and_ended ()
           return r.close_code == 1000 && r.ended; }));
   }
   sockets.clear ();
-  g_assert_true (poll_until ([] { return socket_threads () == 0; }));
+  g_assert_true (poll_until ([] { return threads_named (RealtimeSocket::kThreadName) == 0; }));
 }
 
 
 /* ---- stress: each run many times under ASan and TSan -------------------- */
 
-// Threads named @name in this process.
-int
-threads_named (const char *name)
-{
-  int n = 0;
-  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, nullptr);
-  g_assert_nonnull (dir);
-  while (const gchar *tid = g_dir_read_name (dir)) {
-    g_autofree gchar *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
-    g_autofree gchar *comm = nullptr;
-    if (g_file_get_contents (path, &comm, nullptr, nullptr)
-        && g_strcmp0 (g_strstrip (comm), name) == 0)
-      n++;
-  }
-  return n;
-}
 
 // Every socket closed: no loop thread and no opening thread is left behind.
 void
