@@ -266,46 +266,10 @@ class ScriptedWebSocketServer {
 
     // Reads and records until the client ends the connection; answers its
     // Close with a Close of the same code, as RFC 6455 5.5.1 asks.
-    void serve ()
-    {
-      using callstream::websocket::MessageType;
-      while (auto type = read_message ()) {
-        if (*type == MessageType::Close && !close_sent_) {
-          const int code = server_.record ().close_code;
-          std::string frame;
-          if (code < 0 || !callstream::websocket::append_close (frame,
-                  static_cast<uint16_t> (code)))
-            callstream::websocket::append_close_empty (frame);
-          close_sent_ = true;
-          write (frame);
-        }
-      }
-      // A protocol error leaves the rest unread: wait for the end anyway.
-      while (fill ())
-        buffer_.clear ();
-    }
+    void serve () { serve_messages (false); }
 
     // serve(), and each text the client sends is written back as it came.
-    void serve_echo ()
-    {
-      using callstream::websocket::MessageType;
-      while (auto type = read_message ()) {
-        if (*type == MessageType::Text) {
-          if (!close_sent_ && !send_text (last_text_))
-            break;
-        } else if (*type == MessageType::Close && !close_sent_) {
-          const int code = server_.record ().close_code;
-          std::string frame;
-          if (code < 0 || !callstream::websocket::append_close (frame,
-                  static_cast<uint16_t> (code)))
-            callstream::websocket::append_close_empty (frame);
-          close_sent_ = true;
-          write (frame);
-        }
-      }
-      while (fill ())
-        buffer_.clear ();
-    }
+    void serve_echo () { serve_messages (true); }
 
     // Drops the TCP connection with no Close.
     void drop ()
@@ -328,6 +292,28 @@ class ScriptedWebSocketServer {
     }
 
    private:
+    void serve_messages (bool echo)
+    {
+      using callstream::websocket::MessageType;
+      while (auto type = read_message ()) {
+        if (*type == MessageType::Text && echo) {
+          if (!close_sent_ && !send_text (last_text_))
+            break;
+        } else if (*type == MessageType::Close && !close_sent_) {
+          const int code = server_.record ().close_code;
+          std::string frame;
+          if (code < 0 || !callstream::websocket::append_close (frame,
+                  static_cast<uint16_t> (code)))
+            callstream::websocket::append_close_empty (frame);
+          close_sent_ = true;
+          write (frame);
+        }
+      }
+      // A protocol error leaves the rest unread: wait for the end anyway.
+      while (fill ())
+        buffer_.clear ();
+    }
+
     callstream::websocket::MessageType take_message ()
     {
       using callstream::websocket::MessageType;
